@@ -1,0 +1,10 @@
+//! Lambda: GET /health and GET /.well-known/jwks.json.
+
+use voicegate::{AppState, Route};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    voicegate::telemetry::init();
+    let state = AppState::from_env().await?;
+    voicegate::lambda::serve(state, &[Route::Health, Route::Jwks]).await
+}

@@ -1,0 +1,229 @@
+//! The HTTP edge: request metadata, body rules (16 KiB, JSON content type,
+//! typed parsing that names the failing field), bearer extraction and the
+//! response builders every route uses.
+
+use std::net::IpAddr;
+
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::StatusCode;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// What the edge knows about a request before any route runs.
+#[derive(Clone, Debug)]
+pub struct RequestMeta {
+    /// API Gateway's request id when there is one, else a fresh UUID.
+    pub request_id: String,
+    /// The caller's address from API Gateway's request context. Never taken
+    /// from `X-Forwarded-For`, which the client controls.
+    pub source_ip: Option<IpAddr>,
+}
+
+impl RequestMeta {
+    pub fn of(req: &Request) -> Self {
+        let ctx = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => Some(ctx),
+            _ => None,
+        };
+        let request_id = ctx
+            .and_then(|c| c.request_id.clone())
+            .filter(|id| !id.is_empty() && id.len() <= 128)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let source_ip = ctx
+            .and_then(|c| c.http.source_ip.as_deref())
+            .and_then(|ip| ip.parse().ok());
+        Self { request_id, source_ip }
+    }
+
+    /// The rate-limit key for the caller's address.
+    pub fn ip_key(&self) -> String {
+        self.source_ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    }
+}
+
+pub fn body_bytes(req: &Request) -> &[u8] {
+    match req.body() {
+        Body::Empty => &[],
+        Body::Text(s) => s.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    }
+}
+
+fn is_json_content_type(req: &Request) -> bool {
+    let Some(value) = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// The raw body after the size and content-type rules. An empty body is
+/// allowed only when `allow_empty` (routes whose fields are all optional).
+pub fn checked_body(req: &Request, allow_empty: bool) -> Result<&[u8], ApiError> {
+    let body = body_bytes(req);
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if body.is_empty() && allow_empty {
+        return Ok(body);
+    }
+    if !is_json_content_type(req) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("The body must be a JSON object."));
+    }
+    Ok(body)
+}
+
+/// Parses a required JSON body into `T`.
+pub fn json_body<T: DeserializeOwned>(req: &Request) -> Result<T, ApiError> {
+    parse_json(checked_body(req, false)?)
+}
+
+/// Parses an optional JSON body: empty means `T::default()`.
+pub fn json_body_or_default<T: DeserializeOwned + Default>(req: &Request) -> Result<T, ApiError> {
+    let body = checked_body(req, true)?;
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    parse_json(body)
+}
+
+/// Deserialises, naming the failing field without echoing its value
+/// (serde's own messages quote the offending input, which may be a password).
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::invalid("The body is not valid JSON.");
+        }
+        ApiError::invalid(describe_data_error(&path, &inner.to_string()))
+    })
+}
+
+fn describe_data_error(path: &str, message: &str) -> String {
+    // serde_json appends " at line L column C"; drop it.
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let Some(field) = message.strip_prefix("missing field ") {
+        let field = field.trim_matches('`');
+        return if path == "." {
+            format!("`{field}` is required.")
+        } else {
+            format!("`{path}.{field}` is required.")
+        };
+    }
+    let field = if path == "." { "body".to_owned() } else { format!("`{path}`") };
+    if message.starts_with("invalid type:") {
+        let expected = message.rsplit(", expected ").next().unwrap_or("another type");
+        return format!("{field} has the wrong type: expected {expected}.");
+    }
+    if message.starts_with("invalid value:") || message.starts_with("unknown variant") {
+        let expected = message.rsplit(", expected ").next().unwrap_or("another value");
+        return format!("{field} has an unexpected value: expected {expected}.");
+    }
+    // Our own parsers' messages name a rule and never the value.
+    format!("{field} {message}.")
+}
+
+/// The bearer token from `Authorization`, if one is present.
+pub fn bearer_token(req: &Request) -> Option<&str> {
+    let value = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
+    let mut resp = Response::new(Body::Text(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// A JSON response that carries credentials and must not be cached.
+pub fn no_store_json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let mut resp = json_response(status, value);
+    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp
+}
+
+pub fn empty_response(status: StatusCode) -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Renders an error as problem+json with the headers its status calls for.
+pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(err.problem(request_id).to_string()));
+    *resp.status_mut() = err.status();
+    let headers = resp.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    match err {
+        ApiError::InvalidToken => {
+            headers.insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+            );
+        }
+        ApiError::RateLimited { retry_after } => {
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+        }
+        _ => {}
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{Email, NewPassword};
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct Register {
+        email: Email,
+        password: NewPassword,
+        age: Option<u32>,
+    }
+
+    fn detail(body: &str) -> String {
+        match parse_json::<Register>(body.as_bytes()) {
+            Err(ApiError::InvalidRequest(d)) => d,
+            other => panic!("expected invalid request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_the_field_and_never_echoes_values() {
+        assert_eq!(detail(r#"{"password":"correct-horse-battery"}"#), "`email` is required.");
+        let d = detail(r#"{"email":"x@y.io","password":"tiny-secret"}"#);
+        assert!(d.contains("`password`") && !d.contains("tiny-secret"), "{d}");
+        let d = detail(r#"{"email":"x@y.io","password":"long-enough-pass","age":"old-secret-value"}"#);
+        assert!(d.contains("`age`") && !d.contains("old-secret-value"), "{d}");
+        let d = detail(r#"{"email":12345678,"password":"long-enough-pass"}"#);
+        assert!(d.contains("`email`") && !d.contains("12345678"), "{d}");
+        assert_eq!(detail("{not json"), "The body is not valid JSON.");
+        assert!(detail("[]").contains("body"));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        assert!(parse_json::<Register>(br#"{"email":"x@y.io","password":"long-enough-pass","extra":1}"#).is_ok());
+    }
+}

@@ -1,0 +1,170 @@
+//! voicegate's own access tokens: ES256 JWTs with `kid` and `typ: at+jwt`.
+//!
+//! Verification pins the algorithm, requires our `typ` and a known `kid`, and
+//! checks `iss`, `aud`, `exp`, `nbf` against the injected clock with at most
+//! 30 s of leeway. `none`, HS256 (including HS256 keyed with our public key)
+//! and foreign keys are refused because only ES256 with one of our keys can pass.
+
+use std::sync::Once;
+
+use jsonwebtoken::{Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::UnixTime;
+use crate::error::ApiError;
+use crate::secrets::Secrets;
+use crate::types::Platform;
+
+pub const TOKEN_TYPE: &str = "at+jwt";
+pub const LEEWAY_SECONDS: i64 = 30;
+
+/// jsonwebtoken 10 picks its crypto backend from a process-wide slot that
+/// livekit-api's token crate would otherwise fill with an HMAC-only provider
+/// (it installs one on first use), after which ES256 fails. Installing the
+/// full RustCrypto provider first serves both.
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    });
+}
+
+/// How the caller proved who they are (RFC 8176 values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMethod {
+    Pwd,
+    Otp,
+    Sms,
+    Mfa,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: UnixTime,
+    pub nbf: UnixTime,
+    pub exp: UnixTime,
+    pub jti: String,
+    /// The auth session this token belongs to.
+    pub sid: String,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    pub amr: Vec<AuthMethod>,
+    pub two_factor_verified: bool,
+}
+
+impl AccessClaims {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+pub fn sign(secrets: &Secrets, claims: &AccessClaims) -> Result<String, ApiError> {
+    install_crypto_provider();
+    let key = secrets.signing_key();
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    header.typ = Some(TOKEN_TYPE.into());
+    jsonwebtoken::encode(&header, claims, &key.encoding).map_err(ApiError::internal)
+}
+
+/// Verifies a bearer token; every failure is the same `InvalidToken`.
+pub fn verify(
+    secrets: &Secrets,
+    issuer: &str,
+    audience: &str,
+    now: UnixTime,
+    token: &str,
+) -> Result<AccessClaims, ApiError> {
+    install_crypto_provider();
+    let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::InvalidToken)?;
+    if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
+        return Err(ApiError::InvalidToken);
+    }
+    let key = header
+        .kid
+        .as_deref()
+        .and_then(|kid| secrets.key_by_id(kid))
+        .ok_or(ApiError::InvalidToken)?;
+
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    // Time is checked below against the injected clock, not the system clock.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
+        .map_err(|_| ApiError::InvalidToken)?
+        .claims;
+    if now >= claims.exp + LEEWAY_SECONDS || now + LEEWAY_SECONDS < claims.nbf {
+        return Err(ApiError::InvalidToken);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets(kid: &str, seed: &str) -> Secrets {
+        Secrets::parse(
+            &format!(r#"{{"signing_kid":"{kid}","seed":"{seed}"}}"#),
+            r#"{"api_key":"devkey","api_secret":"secret"}"#,
+        )
+        .unwrap()
+    }
+
+    fn claims(now: UnixTime) -> AccessClaims {
+        AccessClaims {
+            iss: "voicegate".into(),
+            aud: "voicegate-api".into(),
+            sub: "u001".into(),
+            iat: now,
+            nbf: now,
+            exp: now + 900,
+            jti: "j".into(),
+            sid: "s".into(),
+            email: "john@example.com".into(),
+            name: "John Doe".into(),
+            roles: vec!["customer".into()],
+            permissions: vec!["read".into()],
+            platform: Some(Platform::Web),
+            amr: vec![AuthMethod::Pwd],
+            two_factor_verified: false,
+        }
+    }
+
+    const SEED: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn round_trip_and_time_window() {
+        let s = secrets("k1", SEED);
+        let now = 1_700_000_000;
+        let t = sign(&s, &claims(now)).unwrap();
+        assert_eq!(verify(&s, "voicegate", "voicegate-api", now, &t).unwrap(), claims(now));
+        // Within leeway after expiry still passes; past it fails.
+        assert!(verify(&s, "voicegate", "voicegate-api", now + 900 + 29, &t).is_ok());
+        assert!(verify(&s, "voicegate", "voicegate-api", now + 900 + 30, &t).is_err());
+        // Not yet valid beyond leeway.
+        assert!(verify(&s, "voicegate", "voicegate-api", now - 31, &t).is_err());
+        assert!(verify(&s, "other", "voicegate-api", now, &t).is_err());
+        assert!(verify(&s, "voicegate", "other", now, &t).is_err());
+    }
+
+    #[test]
+    fn foreign_key_with_same_kid_is_refused() {
+        let ours = secrets("k1", SEED);
+        let theirs = secrets("k1", &"f".repeat(32));
+        let now = 1_700_000_000;
+        let forged = sign(&theirs, &claims(now)).unwrap();
+        assert!(verify(&ours, "voicegate", "voicegate-api", now, &forged).is_err());
+    }
+}

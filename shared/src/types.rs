@@ -1,0 +1,477 @@
+//! Typed values parsed once at the HTTP edge ("parse, don't validate").
+//!
+//! Each type can only be built through its parser, so a handler holding an
+//! `Email` or an `OtpCode` knows it is well formed. Types that carry secrets
+//! redact themselves in `Debug` so they cannot leak into a log line.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused. The message names the rule, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub &'static str);
+
+/// Spoken number words accepted in user IDs and one-time codes.
+fn spoken_digit(word: &str) -> Option<char> {
+    Some(match word {
+        "zero" | "oh" | "o" => '0',
+        "one" => '1',
+        "two" => '2',
+        "three" => '3',
+        "four" => '4',
+        "five" => '5',
+        "six" => '6',
+        "seven" => '7',
+        "eight" => '8',
+        "nine" => '9',
+        _ => return None,
+    })
+}
+
+/// Splits speech-to-text output into lower-case words; spaces, hyphens,
+/// commas and dots all separate.
+fn words(input: &str) -> impl Iterator<Item = String> + '_ {
+    input
+        .split(|c: char| c.is_whitespace() || matches!(c, '-' | ',' | '.'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// A user ID: `u` followed by 1 to 20 digits.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserId(String);
+
+impl UserId {
+    const MAX_DIGITS: usize = 20;
+
+    /// Parses a typed or spoken user ID: `u001`, `U001`, `u 0 0 1`,
+    /// `u zero zero one`, `you zero zero one`.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let mut out = String::new();
+        for word in words(input) {
+            if out.is_empty() && (word == "you" || word == "u") {
+                out.push('u');
+            } else if let Some(d) = spoken_digit(&word) {
+                out.push(d);
+            } else if word.chars().all(|c| c.is_ascii_alphanumeric()) {
+                out.push_str(&word);
+            } else {
+                return Err(ParseError("must be a user ID like u001"));
+            }
+        }
+        Self::from_canonical(out)
+    }
+
+    fn from_canonical(s: String) -> Result<Self, ParseError> {
+        let digits = s.strip_prefix('u').unwrap_or("");
+        if digits.is_empty()
+            || digits.len() > Self::MAX_DIGITS
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(ParseError("must be a user ID like u001"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for UserId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<UserId> for String {
+    fn from(u: UserId) -> String {
+        u.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserId({})", self.0)
+    }
+}
+
+/// An email address, normalised to lower case so uniqueness is case-insensitive.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        const RULE: &str = "must be an email address";
+        let s = input.trim().to_lowercase();
+        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ParseError(RULE));
+        }
+        let (local, domain) = s.split_once('@').ok_or(ParseError(RULE))?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !domain.contains("..");
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(ParseError(RULE));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// A new password: 12 to 128 characters, kept exactly as given (no trimming,
+/// no normalisation), redacted in `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub const MIN_CHARS: usize = 12;
+    pub const MAX_CHARS: usize = 128;
+
+    pub fn parse(s: String) -> Result<Self, ParseError> {
+        let n = s.chars().count();
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(ParseError("must be 12 to 128 characters"));
+        }
+        Ok(Self(s))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for NewPassword {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(<redacted>)")
+    }
+}
+
+/// A password presented at login. Only bounded in size (so a huge body cannot
+/// make hashing expensive); whether it is right is the hash's business.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct LoginPassword(String);
+
+impl LoginPassword {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LoginPassword {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        if s.is_empty() || s.chars().count() > NewPassword::MAX_CHARS {
+            return Err(ParseError("must be 1 to 128 characters"));
+        }
+        Ok(Self(s))
+    }
+}
+
+impl fmt::Debug for LoginPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LoginPassword(<redacted>)")
+    }
+}
+
+/// An E.164 phone number (`+` then 2 to 15 digits, no leading zero).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let digits = input.strip_prefix('+').unwrap_or("");
+        let ok = (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if !ok {
+            return Err(ParseError("must be an E.164 phone number like +15555550100"));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The full number, for SNS only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `+1******0100`: country prefix digit and last four, the rest starred.
+    pub fn masked(&self) -> String {
+        let s = &self.0;
+        let keep_tail = 4.min(s.len().saturating_sub(2));
+        let head = &s[..2];
+        let tail = &s[s.len() - keep_tail..];
+        format!("{head}{}{tail}", "*".repeat(s.len() - 2 - keep_tail))
+    }
+}
+
+impl TryFrom<String> for Phone {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Phone> for String {
+    fn from(p: Phone) -> String {
+        p.0
+    }
+}
+
+impl fmt::Debug for Phone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phone({})", self.masked())
+    }
+}
+
+/// A person's display name: 1 to 100 characters after trimming, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct FullName(String);
+
+impl FullName {
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let s = input.trim();
+        let n = s.chars().count();
+        if n == 0 || n > 100 || s.chars().any(char::is_control) {
+            return Err(ParseError("must be 1 to 100 printable characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for FullName {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl From<FullName> for String {
+    fn from(n: FullName) -> String {
+        n.0
+    }
+}
+
+/// A 6-digit one-time code, leading zeros kept. Redacted in `Debug`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct OtpCode(String);
+
+impl OtpCode {
+    pub const LEN: usize = 6;
+
+    /// Accepts `123456`, `123 456`, `one two three four five six`, with
+    /// `oh`/`o` for zero.
+    pub fn parse(input: &str) -> Result<Self, ParseError> {
+        let mut out = String::with_capacity(Self::LEN);
+        for word in words(input) {
+            if let Some(d) = spoken_digit(&word) {
+                out.push(d);
+            } else if word.bytes().all(|b| b.is_ascii_digit()) {
+                out.push_str(&word);
+            } else {
+                return Err(ParseError("must be a 6-digit code"));
+            }
+        }
+        if out.len() != Self::LEN {
+            return Err(ParseError("must be a 6-digit code"));
+        }
+        Ok(Self(out))
+    }
+
+    /// Builds a code from a number below one million (the generator's output).
+    pub fn from_number(n: u32) -> Self {
+        debug_assert!(n < 1_000_000);
+        Self(format!("{:06}", n % 1_000_000))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for OtpCode {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+
+impl fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OtpCode(<redacted>)")
+    }
+}
+
+/// The client platform named at login; it travels in the tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Web,
+    Mobile,
+    Voice,
+}
+
+impl Platform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Web => "web",
+            Platform::Mobile => "mobile",
+            Platform::Voice => "voice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "web" => Some(Platform::Web),
+            "mobile" => Some(Platform::Mobile),
+            "voice" => Some(Platform::Voice),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_id_typed_and_spoken_forms() {
+        for input in [
+            "u001",
+            "U001",
+            "u 0 0 1",
+            "u zero zero one",
+            "you zero zero one",
+            "You Zero Zero One",
+            "u oh oh one",
+            " u-0-0-1 ",
+        ] {
+            assert_eq!(UserId::parse(input).unwrap().as_str(), "u001", "{input}");
+        }
+    }
+
+    #[test]
+    fn user_id_rejects_garbage() {
+        for input in [
+            "",
+            "u",
+            "001",
+            "x001",
+            "u00a",
+            "u 0 0 banana",
+            "you",
+            "u001; drop",
+            &format!("u{}", "1".repeat(21)),
+        ] {
+            assert!(UserId::parse(input).is_err(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn otp_code_forms() {
+        for (input, want) in [
+            ("123456", "123456"),
+            ("123 456", "123456"),
+            ("one two three four five six", "123456"),
+            ("oh one two three four five", "012345"),
+            ("o 1 2 3 4 5", "012345"),
+            ("000000", "000000"),
+            ("Zero Zero Nine-Nine 9 9", "009999"),
+        ] {
+            assert_eq!(OtpCode::parse(input).unwrap().expose(), want, "{input}");
+        }
+        for bad in ["", "12345", "1234567", "12a456", "one two", "12345６"] {
+            assert!(OtpCode::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(OtpCode::from_number(42).expose(), "000042");
+        assert_eq!(format!("{:?}", OtpCode::from_number(42)), "OtpCode(<redacted>)");
+    }
+
+    #[test]
+    fn phone_e164_and_mask() {
+        let p = Phone::parse("+15555550100").unwrap();
+        assert_eq!(p.masked(), "+1******0100");
+        assert_eq!(format!("{p:?}"), "Phone(+1******0100)");
+        for bad in ["15555550100", "+0555", "+1", "+1234567890123456", "+1555-555", ""] {
+            assert!(Phone::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Phone::parse("+44").unwrap().masked(), "+4*");
+    }
+
+    #[test]
+    fn email_normalised_and_checked() {
+        assert_eq!(Email::parse(" John@Example.COM ").unwrap().as_str(), "john@example.com");
+        for bad in ["", "john", "john@", "@example.com", "john@example", "jo hn@example.com", "a@b..c"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_bounded_in_characters_and_redacted() {
+        assert!(NewPassword::parse("short".into()).is_err());
+        assert!(NewPassword::parse("x".repeat(129)).is_err());
+        // 12 multi-byte characters are 12 characters, not 36 bytes.
+        assert!(NewPassword::parse("ñ".repeat(12)).is_ok());
+        // Kept exactly as given: surrounding spaces are part of the password.
+        let p = NewPassword::parse("  twelve chars  ".into()).unwrap();
+        assert_eq!(p.expose(), "  twelve chars  ");
+        assert_eq!(format!("{p:?}"), "NewPassword(<redacted>)");
+    }
+}
