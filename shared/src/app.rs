@@ -89,7 +89,10 @@ const ALLOWED_HEADERS: &str = "authorization, content-type, x-request-id";
 
 impl App {
     pub fn new(state: Arc<AppState>, routes: &[Route]) -> Self {
-        Self { state, routes: routes.into() }
+        Self {
+            state,
+            routes: routes.into(),
+        }
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -144,22 +147,45 @@ impl App {
         .await
     }
 
-    fn add_cors(&self, headers: &mut http::HeaderMap, origin: Option<&HeaderValue>, preflight: bool) {
+    fn add_cors(
+        &self,
+        headers: &mut http::HeaderMap,
+        origin: Option<&HeaderValue>,
+        preflight: bool,
+    ) {
         let Some(origin) = origin else { return };
         let allowed = &self.state.config.cors_allowed_origins;
         let any = allowed.iter().any(|o| o == "*");
-        let matches = origin.to_str().is_ok_and(|o| allowed.iter().any(|a| a == o));
+        let matches = origin
+            .to_str()
+            .is_ok_and(|o| allowed.iter().any(|a| a == o));
         if !any && !matches {
             return;
         }
-        let allow_origin = if any { HeaderValue::from_static("*") } else { origin.clone() };
+        let allow_origin = if any {
+            HeaderValue::from_static("*")
+        } else {
+            origin.clone()
+        };
         headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
         headers.insert(http::header::VARY, HeaderValue::from_static("origin"));
-        headers.insert(http::header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSED_HEADERS));
+        headers.insert(
+            http::header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
         if preflight {
-            headers.insert(http::header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-            headers.insert(http::header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOWED_HEADERS));
-            headers.insert(http::header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            headers.insert(
+                http::header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, OPTIONS"),
+            );
+            headers.insert(
+                http::header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(ALLOWED_HEADERS),
+            );
+            headers.insert(
+                http::header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
         }
     }
 }

@@ -23,7 +23,13 @@ impl Outcome {
 /// Writes one audit line. `user_id` is the claimed or known id (never an
 /// email or phone); `reason` is a fixed snake_case word; `detail` carries
 /// already-safe extra context such as a masked phone number.
-pub fn record(event: &str, user_id: Option<&str>, outcome: Outcome, reason: &str, detail: Option<&str>) {
+pub fn record(
+    event: &str,
+    user_id: Option<&str>,
+    outcome: Outcome,
+    reason: &str,
+    detail: Option<&str>,
+) {
     tracing::info!(
         target: "audit",
         event,

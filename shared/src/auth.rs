@@ -58,7 +58,10 @@ pub struct Proof {
 pub fn new_refresh_token(sid: &str) -> (String, String) {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    let token = format!("{sid}.{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret));
+    let token = format!(
+        "{sid}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
     let hash = refresh_hash(&token);
     (token, hash)
 }
@@ -77,12 +80,18 @@ pub fn refresh_token_sid(token: &str) -> Option<&str> {
     let (sid, secret) = token.split_once('.')?;
     let sid_ok = sid.len() == 32 && sid.bytes().all(|b| b.is_ascii_hexdigit());
     let secret_ok = secret.len() == 43
-        && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     (sid_ok && secret_ok).then_some(sid)
 }
 
 /// Starts an auth session for `user` and issues its first token pair.
-pub async fn start_session(state: &AppState, user: &User, proof: Proof) -> Result<TokenResponse, ApiError> {
+pub async fn start_session(
+    state: &AppState,
+    user: &User,
+    proof: Proof,
+) -> Result<TokenResponse, ApiError> {
     let now = state.now();
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let (refresh_token, refresh_hash) = new_refresh_token(&sid);
@@ -129,7 +138,13 @@ pub async fn token_response(
         two_factor_verified: session.two_factor_verified,
     };
     let access_token = tokens::sign(&secrets, &claims)?;
-    audit::record("token_issued", Some(user.user_id.as_str()), Outcome::Success, "issued", Some(&format!("sid={}", session.sid)));
+    audit::record(
+        "token_issued",
+        Some(user.user_id.as_str()),
+        Outcome::Success,
+        "issued",
+        Some(&format!("sid={}", session.sid)),
+    );
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -152,8 +167,18 @@ pub async fn authenticate(state: &AppState, req: &Request) -> Result<Authenticat
     let token = bearer_token(req).ok_or(ApiError::InvalidToken)?;
     let secrets = state.secrets().await?;
     let now = state.now();
-    let claims = tokens::verify(&secrets, &state.config.token_issuer, &state.config.token_audience, now, token)?;
-    let session = state.db.session(&claims.sid).await?.ok_or(ApiError::InvalidToken)?;
+    let claims = tokens::verify(
+        &secrets,
+        &state.config.token_issuer,
+        &state.config.token_audience,
+        now,
+        token,
+    )?;
+    let session = state
+        .db
+        .session(&claims.sid)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
     if !session.is_live(now) || session.user_id.as_str() != claims.sub {
         return Err(ApiError::InvalidToken);
     }
@@ -174,7 +199,13 @@ mod tests {
         assert_eq!(refresh_token_sid(&a), Some(sid.as_str()));
         assert_eq!(ha, refresh_hash(&a));
         assert!(!ha.contains(&a[33..]));
-        for bad in ["", "abc", &format!("{sid}."), &format!("{sid}.{}", "x".repeat(44)), "zz.zz"] {
+        for bad in [
+            "",
+            "abc",
+            &format!("{sid}."),
+            &format!("{sid}.{}", "x".repeat(44)),
+            "zz.zz",
+        ] {
             assert_eq!(refresh_token_sid(bad), None, "{bad}");
         }
     }

@@ -68,7 +68,10 @@ impl Config {
             };
             match raw.parse::<u64>() {
                 Ok(v) if (min..=max).contains(&v) => Ok(Duration::from_secs(v)),
-                _ => Err(ConfigError::Invalid(key, format!("expected seconds in {min}..={max}"))),
+                _ => Err(ConfigError::Invalid(
+                    key,
+                    format!("expected seconds in {min}..={max}"),
+                )),
             }
         };
         let list = |key: &'static str, default: &str| -> Vec<String> {
@@ -83,7 +86,10 @@ impl Config {
             None | Some("true") => true,
             Some("false") => false,
             Some(other) => {
-                return Err(ConfigError::Invalid("REGISTRATION_ENABLED", format!("{other:?} is not true/false")))
+                return Err(ConfigError::Invalid(
+                    "REGISTRATION_ENABLED",
+                    format!("{other:?} is not true/false"),
+                ))
             }
         };
         let retention_days = match env.get("VOICE_SESSION_RETENTION_DAYS") {
@@ -92,11 +98,16 @@ impl Config {
                 .parse::<u64>()
                 .ok()
                 .filter(|d| (1..=3650).contains(d))
-                .ok_or_else(|| ConfigError::Invalid("VOICE_SESSION_RETENTION_DAYS", "expected 1..=3650".into()))?,
+                .ok_or_else(|| {
+                    ConfigError::Invalid("VOICE_SESSION_RETENTION_DAYS", "expected 1..=3650".into())
+                })?,
         };
         let agent_allowlist = list("AGENT_ALLOWLIST", "banking-assistant");
         if agent_allowlist.is_empty() {
-            return Err(ConfigError::Invalid("AGENT_ALLOWLIST", "needs at least one agent".into()));
+            return Err(ConfigError::Invalid(
+                "AGENT_ALLOWLIST",
+                "needs at least one agent".into(),
+            ));
         }
         Ok(Self {
             table_name: required("TABLE_NAME")?,
@@ -104,10 +115,19 @@ impl Config {
             livekit_secret_id: required("LIVEKIT_SECRET_ID")?,
             secrets_cache_ttl: seconds("SECRETS_CACHE_SECONDS", 300, 0, 300)?,
             livekit_url: required("LIVEKIT_URL")?,
-            token_issuer: env.get("TOKEN_ISSUER").unwrap_or_else(|| "voicegate".into()),
-            token_audience: env.get("TOKEN_AUDIENCE").unwrap_or_else(|| "voicegate-api".into()),
+            token_issuer: env
+                .get("TOKEN_ISSUER")
+                .unwrap_or_else(|| "voicegate".into()),
+            token_audience: env
+                .get("TOKEN_AUDIENCE")
+                .unwrap_or_else(|| "voicegate-api".into()),
             access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECONDS", 900, 60, 86_400)?,
-            refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * 86_400, 3_600, 365 * 86_400)?,
+            refresh_token_ttl: seconds(
+                "REFRESH_TOKEN_TTL_SECONDS",
+                30 * 86_400,
+                3_600,
+                365 * 86_400,
+            )?,
             livekit_token_ttl: seconds("LIVEKIT_TOKEN_TTL_SECONDS", 900, 60, 86_400)?,
             voice_session_retention: Duration::from_secs(retention_days * 86_400),
             registration_enabled,
@@ -163,6 +183,9 @@ mod tests {
         assert!(Config::from_env(&env(&[("REGISTRATION_ENABLED", "yes")])).is_err());
         let mut e = env(&[]);
         e.remove("TABLE_NAME");
-        assert!(matches!(Config::from_env(&e), Err(ConfigError::Missing("TABLE_NAME"))));
+        assert!(matches!(
+            Config::from_env(&e),
+            Err(ConfigError::Missing("TABLE_NAME"))
+        ));
     }
 }

@@ -63,8 +63,12 @@ impl ApiError {
             InvalidRequest(_) => StatusCode::BAD_REQUEST,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            InvalidCredentials | MfaRequired | OtpInvalid { .. } | OtpExpired
-            | OtpAttemptsExceeded | InvalidToken => StatusCode::UNAUTHORIZED,
+            InvalidCredentials
+            | MfaRequired
+            | OtpInvalid { .. }
+            | OtpExpired
+            | OtpAttemptsExceeded
+            | InvalidToken => StatusCode::UNAUTHORIZED,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Forbidden | RegistrationDisabled => StatusCode::FORBIDDEN,
             EmailTaken => StatusCode::CONFLICT,
@@ -146,7 +150,10 @@ impl ApiError {
     /// The problem+json document for this error.
     pub fn problem(&self, request_id: &str) -> Value {
         let mut doc = Map::new();
-        doc.insert("type".into(), json!(format!("urn:voicegate:error:{}", self.code())));
+        doc.insert(
+            "type".into(),
+            json!(format!("urn:voicegate:error:{}", self.code())),
+        );
         doc.insert("title".into(), json!(self.title()));
         doc.insert("status".into(), json!(self.status().as_u16()));
         doc.insert("detail".into(), json!(self.detail()));
@@ -186,12 +193,18 @@ mod tests {
         let doc = e.problem("req-1").to_string();
         assert!(!doc.contains("dynamodb"), "{doc}");
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(e.cause().as_deref(), Some("dynamodb said: secret table arn"));
+        assert_eq!(
+            e.cause().as_deref(),
+            Some("dynamodb said: secret table arn")
+        );
     }
 
     #[test]
     fn problem_has_contract_fields() {
-        let doc = ApiError::OtpInvalid { attempts_remaining: 2 }.problem("r");
+        let doc = ApiError::OtpInvalid {
+            attempts_remaining: 2,
+        }
+        .problem("r");
         for key in ["type", "title", "status", "detail", "code", "request_id"] {
             assert!(doc.get(key).is_some(), "{key}");
         }

@@ -39,12 +39,16 @@ impl RequestMeta {
         let source_ip = ctx
             .and_then(|c| c.http.source_ip.as_deref())
             .and_then(|ip| ip.parse().ok());
-        Self { request_id, source_ip }
+        Self {
+            request_id,
+            source_ip,
+        }
     }
 
     /// The rate-limit key for the caller's address.
     pub fn ip_key(&self) -> String {
-        self.source_ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        self.source_ip
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 }
 
@@ -58,11 +62,21 @@ pub fn body_bytes(req: &Request) -> &[u8] {
 }
 
 fn is_json_content_type(req: &Request) -> bool {
-    let Some(value) = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The raw body after the size and content-type rules. An empty body is
@@ -123,13 +137,23 @@ fn describe_data_error(path: &str, message: &str) -> String {
             format!("`{path}.{field}` is required.")
         };
     }
-    let field = if path == "." { "body".to_owned() } else { format!("`{path}`") };
+    let field = if path == "." {
+        "body".to_owned()
+    } else {
+        format!("`{path}`")
+    };
     if message.starts_with("invalid type:") {
-        let expected = message.rsplit(", expected ").next().unwrap_or("another type");
+        let expected = message
+            .rsplit(", expected ")
+            .next()
+            .unwrap_or("another type");
         return format!("{field} has the wrong type: expected {expected}.");
     }
     if message.starts_with("invalid value:") || message.starts_with("unknown variant") {
-        let expected = message.rsplit(", expected ").next().unwrap_or("another value");
+        let expected = message
+            .rsplit(", expected ")
+            .next()
+            .unwrap_or("another value");
         return format!("{field} has an unexpected value: expected {expected}.");
     }
     // Our own parsers' messages name a rule and never the value.
@@ -138,7 +162,11 @@ fn describe_data_error(path: &str, message: &str) -> String {
 
 /// The bearer token from `Authorization`, if one is present.
 pub fn bearer_token(req: &Request) -> Option<&str> {
-    let value = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -148,15 +176,18 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
     let body = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
     let mut resp = Response::new(Body::Text(body));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
 /// A JSON response that carries credentials and must not be cached.
 pub fn no_store_json<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     let mut resp = json_response(status, value);
-    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp.headers_mut().insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
     resp
 }
 
@@ -171,7 +202,10 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
     let mut resp = Response::new(Body::Text(err.problem(request_id).to_string()));
     *resp.status_mut() = err.status();
     let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     match err {
         ApiError::InvalidToken => {
@@ -181,7 +215,10 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
             );
         }
         ApiError::RateLimited { retry_after } => {
-            headers.insert(http::header::RETRY_AFTER, HeaderValue::from((*retry_after).max(1)));
+            headers.insert(
+                http::header::RETRY_AFTER,
+                HeaderValue::from((*retry_after).max(1)),
+            );
         }
         _ => {}
     }
@@ -211,11 +248,21 @@ mod tests {
 
     #[test]
     fn names_the_field_and_never_echoes_values() {
-        assert_eq!(detail(r#"{"password":"correct-horse-battery"}"#), "`email` is required.");
+        assert_eq!(
+            detail(r#"{"password":"correct-horse-battery"}"#),
+            "`email` is required."
+        );
         let d = detail(r#"{"email":"x@y.io","password":"tiny-secret"}"#);
-        assert!(d.contains("`password`") && !d.contains("tiny-secret"), "{d}");
-        let d = detail(r#"{"email":"x@y.io","password":"long-enough-pass","age":"old-secret-value"}"#);
-        assert!(d.contains("`age`") && !d.contains("old-secret-value"), "{d}");
+        assert!(
+            d.contains("`password`") && !d.contains("tiny-secret"),
+            "{d}"
+        );
+        let d =
+            detail(r#"{"email":"x@y.io","password":"long-enough-pass","age":"old-secret-value"}"#);
+        assert!(
+            d.contains("`age`") && !d.contains("old-secret-value"),
+            "{d}"
+        );
         let d = detail(r#"{"email":12345678,"password":"long-enough-pass"}"#);
         assert!(d.contains("`email`") && !d.contains("12345678"), "{d}");
         assert_eq!(detail("{not json"), "The body is not valid JSON.");
@@ -224,6 +271,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored() {
-        assert!(parse_json::<Register>(br#"{"email":"x@y.io","password":"long-enough-pass","extra":1}"#).is_ok());
+        assert!(parse_json::<Register>(
+            br#"{"email":"x@y.io","password":"long-enough-pass","extra":1}"#
+        )
+        .is_ok());
     }
 }

@@ -14,7 +14,10 @@ pub async fn serve(state: AppState, routes: &[Route]) -> Result<(), lambda_http:
     // Warm the secret cache during init, which is billed at no extra latency
     // to the first caller; a failure here is retried on the first request.
     if let Err(err) = app.state().secrets().await {
-        tracing::warn!(event = "secrets_warmup_failed", cause = err.cause().unwrap_or_default());
+        tracing::warn!(
+            event = "secrets_warmup_failed",
+            cause = err.cause().unwrap_or_default()
+        );
     }
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();

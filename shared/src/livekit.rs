@@ -27,7 +27,10 @@ pub fn identity_for(user_id: &str) -> String {
 pub fn room_and_session_ids(now: i64) -> (String, String) {
     use rand::RngCore;
     let random = rand::rngs::OsRng.next_u64();
-    (format!("{ROOM_PREFIX}{now}_{random:016x}"), format!("vs_{random:016x}"))
+    (
+        format!("{ROOM_PREFIX}{now}_{random:016x}"),
+        format!("vs_{random:016x}"),
+    )
 }
 
 /// The voice session id a room of ours belongs to.
@@ -37,7 +40,9 @@ pub fn session_id_of_room(room: &str) -> Option<String> {
     let ok = !secs.is_empty()
         && secs.bytes().all(|b| b.is_ascii_digit())
         && random.len() == 16
-        && random.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        && random
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
     ok.then(|| format!("vs_{random}"))
 }
 
@@ -66,7 +71,10 @@ pub fn sign(creds: &LiveKitCredentials, t: ParticipantToken<'_>) -> Result<Strin
         token = token.with_kind(kind);
     }
     if !t.agents.is_empty() {
-        token = token.with_room_config(RoomConfiguration { agents: t.agents, ..Default::default() });
+        token = token.with_room_config(RoomConfiguration {
+            agents: t.agents,
+            ..Default::default()
+        });
     }
     token.to_jwt().map_err(ApiError::internal)
 }
@@ -105,11 +113,23 @@ pub enum AdminKind {
 
 impl AdminKind {
     pub fn grants(self, room: &str) -> VideoGrants {
-        let base = VideoGrants { room_join: true, room: room.to_owned(), can_subscribe: Some(true), ..Default::default() };
-        let publish_all = VideoGrants { can_publish: Some(true), can_publish_data: Some(true), ..base.clone() };
+        let base = VideoGrants {
+            room_join: true,
+            room: room.to_owned(),
+            can_subscribe: Some(true),
+            ..Default::default()
+        };
+        let publish_all = VideoGrants {
+            can_publish: Some(true),
+            can_publish_data: Some(true),
+            ..base.clone()
+        };
         match self {
             AdminKind::Participant => publish_all,
-            AdminKind::Admin => VideoGrants { room_admin: true, ..publish_all },
+            AdminKind::Admin => VideoGrants {
+                room_admin: true,
+                ..publish_all
+            },
             AdminKind::ViewOnly => VideoGrants {
                 can_publish: Some(false),
                 can_publish_data: Some(false),
@@ -128,7 +148,10 @@ impl AdminKind {
                 can_publish_sources: vec!["microphone".into()],
                 ..base
             },
-            AdminKind::Agent => VideoGrants { agent: true, ..publish_all },
+            AdminKind::Agent => VideoGrants {
+                agent: true,
+                ..publish_all
+            },
         }
     }
 
@@ -140,9 +163,16 @@ impl AdminKind {
 
 /// Verifies a LiveKit webhook: the `Authorization` JWT must be signed with
 /// our API secret and carry the base64 SHA-256 of exactly these body bytes.
-pub fn verify_webhook(creds: &LiveKitCredentials, authorization: &str, body: &[u8]) -> Result<(), ApiError> {
+pub fn verify_webhook(
+    creds: &LiveKitCredentials,
+    authorization: &str,
+    body: &[u8],
+) -> Result<(), ApiError> {
     crate::tokens::install_crypto_provider();
-    let token = authorization.strip_prefix("Bearer ").unwrap_or(authorization).trim();
+    let token = authorization
+        .strip_prefix("Bearer ")
+        .unwrap_or(authorization)
+        .trim();
     let claims = TokenVerifier::with_api_key(&creds.api_key, &creds.api_secret)
         .verify(token)
         .map_err(|_| ApiError::InvalidToken)?;
@@ -165,21 +195,37 @@ mod tests {
         let (room, session) = room_and_session_ids(1_700_000_000);
         assert!(room.starts_with("voice_assistant_room_1700000000_"));
         assert_eq!(session_id_of_room(&room), Some(session));
-        for bad in ["", "voice_assistant_room_", "voice_assistant_room_1_xyz", "other_room_1_0123456789abcdef"] {
+        for bad in [
+            "",
+            "voice_assistant_room_",
+            "voice_assistant_room_1_xyz",
+            "other_room_1_0123456789abcdef",
+        ] {
             assert_eq!(session_id_of_room(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn webhook_signature_binds_body_and_secret() {
-        let creds = LiveKitCredentials { api_key: "devkey".into(), api_secret: "secret".into() };
+        // As AppState::new does: before livekit-api installs its HMAC-only provider.
+        crate::tokens::install_crypto_provider();
+        let creds = LiveKitCredentials {
+            api_key: "devkey".into(),
+            api_secret: "secret".into(),
+        };
         let body = br#"{"event":"room_finished","id":"EV_1"}"#;
         let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(body));
-        let auth = AccessToken::with_api_key("devkey", "secret").with_sha256(&digest).to_jwt().unwrap();
+        let auth = AccessToken::with_api_key("devkey", "secret")
+            .with_sha256(&digest)
+            .to_jwt()
+            .unwrap();
         assert!(verify_webhook(&creds, &auth, body).is_ok());
         assert!(verify_webhook(&creds, &format!("Bearer {auth}"), body).is_ok());
         assert!(verify_webhook(&creds, &auth, b"{}").is_err());
-        let wrong = LiveKitCredentials { api_key: "devkey".into(), api_secret: "other".into() };
+        let wrong = LiveKitCredentials {
+            api_key: "devkey".into(),
+            api_secret: "other".into(),
+        };
         assert!(verify_webhook(&wrong, &auth, body).is_err());
         assert!(verify_webhook(&creds, "", body).is_err());
     }

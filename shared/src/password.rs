@@ -37,8 +37,11 @@ pub async fn verify(password: String, phc: Option<String>) -> Result<bool, ApiEr
     tokio::task::spawn_blocking(move || {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| dummy_hash().to_owned());
-        let parsed = PasswordHash::new(&phc).map_err(|e| ApiError::internal(format!("stored hash unreadable: {e}")))?;
-        let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+        let parsed = PasswordHash::new(&phc)
+            .map_err(|e| ApiError::internal(format!("stored hash unreadable: {e}")))?;
+        let ok = argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(known && ok)
     })
     .await
@@ -66,8 +69,12 @@ mod tests {
         let phc = hash("correct-horse-battery".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(!phc.contains("correct-horse-battery"));
-        assert!(verify("correct-horse-battery".into(), Some(phc.clone())).await.unwrap());
-        assert!(!verify("correct-horse-batterY".into(), Some(phc.clone())).await.unwrap());
+        assert!(verify("correct-horse-battery".into(), Some(phc.clone()))
+            .await
+            .unwrap());
+        assert!(!verify("correct-horse-batterY".into(), Some(phc.clone()))
+            .await
+            .unwrap());
         // Same password, different salt.
         assert_ne!(phc, hash("correct-horse-battery".into()).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());

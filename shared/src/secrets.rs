@@ -76,8 +76,8 @@ impl Secrets {
             api_secret: String,
         }
 
-        let app: AppSecret =
-            serde_json::from_str(app_secret).map_err(|_| "app secret is not the expected JSON".to_owned())?;
+        let app: AppSecret = serde_json::from_str(app_secret)
+            .map_err(|_| "app secret is not the expected JSON".to_owned())?;
         let entries = match (app.signing_keys, &app.seed) {
             (Some(list), _) if !list.is_empty() => list,
             (_, Some(seed)) => vec![SeedEntry {
@@ -86,10 +86,9 @@ impl Secrets {
             }],
             _ => return Err("app secret needs `seed` or `signing_keys`".into()),
         };
-        let pepper_seed = app
-            .otp_pepper_seed
-            .or(app.seed)
-            .ok_or_else(|| "app secret needs `otp_pepper_seed` when it lists `signing_keys`".to_owned())?;
+        let pepper_seed = app.otp_pepper_seed.or(app.seed).ok_or_else(|| {
+            "app secret needs `otp_pepper_seed` when it lists `signing_keys`".to_owned()
+        })?;
         if pepper_seed.len() < 32 {
             return Err("OTP pepper seed must be at least 32 characters".into());
         }
@@ -106,7 +105,10 @@ impl Secrets {
         Ok(Self {
             signing_keys,
             otp_pepper: hkdf32(pepper_seed.as_bytes(), b"voicegate otp pepper v1"),
-            livekit: LiveKitCredentials { api_key: lk.api_key, api_secret: lk.api_secret },
+            livekit: LiveKitCredentials {
+                api_key: lk.api_key,
+                api_secret: lk.api_secret,
+            },
         })
     }
 }
@@ -131,13 +133,16 @@ fn derive_signing_key(kid: &str, seed: &str) -> Result<SigningKey, String> {
             p256::SecretKey::from_slice(&hkdf32(seed.as_bytes(), &info)).ok()
         })
         .ok_or_else(|| "could not derive a signing key".to_owned())?;
-    let der = secret.to_pkcs8_der().map_err(|_| "could not encode the signing key".to_owned())?;
+    let der = secret
+        .to_pkcs8_der()
+        .map_err(|_| "could not encode the signing key".to_owned())?;
     let point = p256::EncodedPoint::from(secret.public_key());
     let (x, y) = (
         b64url(point.x().expect("uncompressed point has x")),
         b64url(point.y().expect("uncompressed point has y")),
     );
-    let decoding = DecodingKey::from_ec_components(&x, &y).map_err(|_| "bad public key".to_owned())?;
+    let decoding =
+        DecodingKey::from_ec_components(&x, &y).map_err(|_| "bad public key".to_owned())?;
     Ok(SigningKey {
         kid: kid.to_owned(),
         encoding: EncodingKey::from_ec_der(der.as_bytes()),
@@ -209,7 +214,12 @@ impl SecretStore {
             .secret_id(id)
             .send()
             .await
-            .map_err(|e| ApiError::unavailable(format!("GetSecretValue: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                ApiError::unavailable(format!(
+                    "GetSecretValue: {}",
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                ))
+            })?;
         out.secret_string
             .ok_or_else(|| ApiError::unavailable("secret has no SecretString"))
     }
@@ -251,7 +261,9 @@ mod tests {
 
     #[test]
     fn refuses_weak_or_missing_material_without_echoing_it() {
-        let err = Secrets::parse(r#"{"seed":"short-secret-value"}"#, LK).err().unwrap();
+        let err = Secrets::parse(r#"{"seed":"short-secret-value"}"#, LK)
+            .err()
+            .unwrap();
         assert!(!err.contains("short-secret-value"));
         assert!(Secrets::parse(&format!(r#"{{"seed":"{SEED}"}}"#), r#"{"api_key":"k"}"#).is_err());
         assert!(Secrets::parse("not json", LK).is_err());

@@ -37,7 +37,10 @@ impl SmsSender {
             req = req.message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender)?);
         }
         req.send().await.map_err(|e| {
-            ApiError::unavailable(format!("SNS Publish: {}", aws_sdk_sns::error::DisplayErrorContext(e)))
+            ApiError::unavailable(format!(
+                "SNS Publish: {}",
+                aws_sdk_sns::error::DisplayErrorContext(e)
+            ))
         })?;
         Ok(())
     }

@@ -8,10 +8,10 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ProcessEnv};
+use crate::error::ApiError;
 use crate::secrets::{SecretStore, Secrets};
 use crate::sms::SmsSender;
 use crate::store::Db;
-use crate::error::ApiError;
 
 pub struct AppState {
     pub config: Config,
@@ -31,7 +31,11 @@ pub struct AwsConfigs {
 
 impl AwsConfigs {
     pub fn shared(sdk: SdkConfig) -> Self {
-        Self { dynamodb: sdk.clone(), sns: sdk.clone(), secrets_manager: sdk }
+        Self {
+            dynamodb: sdk.clone(),
+            sns: sdk.clone(),
+            secrets_manager: sdk,
+        }
     }
 }
 
@@ -47,13 +51,23 @@ impl AppState {
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env(&ProcessEnv)?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        Ok(Self::new(config, AwsConfigs::shared(sdk), Arc::new(SystemClock)))
+        Ok(Self::new(
+            config,
+            AwsConfigs::shared(sdk),
+            Arc::new(SystemClock),
+        ))
     }
 
     pub fn new(config: Config, aws: AwsConfigs, clock: Arc<dyn Clock>) -> Self {
         crate::tokens::install_crypto_provider();
-        let db = Db::new(aws_sdk_dynamodb::Client::new(&aws.dynamodb), config.table_name.clone());
-        let sms = SmsSender::new(aws_sdk_sns::Client::new(&aws.sns), config.sms_sender_id.clone());
+        let db = Db::new(
+            aws_sdk_dynamodb::Client::new(&aws.dynamodb),
+            config.table_name.clone(),
+        );
+        let sms = SmsSender::new(
+            aws_sdk_sns::Client::new(&aws.sns),
+            config.sms_sender_id.clone(),
+        );
         let secrets = SecretStore::new(
             aws_sdk_secretsmanager::Client::new(&aws.secrets_manager),
             config.app_secret_id.clone(),
@@ -61,7 +75,13 @@ impl AppState {
             config.secrets_cache_ttl,
             clock.clone(),
         );
-        Self { config, db, sms, secrets, clock }
+        Self {
+            config,
+            db,
+            sms,
+            secrets,
+            clock,
+        }
     }
 
     pub fn now(&self) -> crate::clock::UnixTime {

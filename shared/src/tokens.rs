@@ -149,7 +149,10 @@ mod tests {
         let s = secrets("k1", SEED);
         let now = 1_700_000_000;
         let t = sign(&s, &claims(now)).unwrap();
-        assert_eq!(verify(&s, "voicegate", "voicegate-api", now, &t).unwrap(), claims(now));
+        assert_eq!(
+            verify(&s, "voicegate", "voicegate-api", now, &t).unwrap(),
+            claims(now)
+        );
         // Within leeway after expiry still passes; past it fails.
         assert!(verify(&s, "voicegate", "voicegate-api", now + 900 + 29, &t).is_ok());
         assert!(verify(&s, "voicegate", "voicegate-api", now + 900 + 30, &t).is_err());

@@ -236,7 +236,9 @@ impl Phone {
             && digits.bytes().all(|b| b.is_ascii_digit())
             && !digits.starts_with('0');
         if !ok {
-            return Err(ParseError("must be an E.164 phone number like +15555550100"));
+            return Err(ParseError(
+                "must be an E.164 phone number like +15555550100",
+            ));
         }
         Ok(Self(input.to_owned()))
     }
@@ -249,7 +251,8 @@ impl Phone {
     /// `+1******0100`: country prefix digit and last four, the rest starred.
     pub fn masked(&self) -> String {
         let s = &self.0;
-        let keep_tail = 4.min(s.len().saturating_sub(2));
+        // Short numbers show less, so at least half of the digits stay hidden.
+        let keep_tail = 4.min((s.len() - 2) / 2);
         let head = &s[..2];
         let tail = &s[s.len() - keep_tail..];
         format!("{head}{}{tail}", "*".repeat(s.len() - 2 - keep_tail))
@@ -441,7 +444,10 @@ mod tests {
             assert!(OtpCode::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(OtpCode::from_number(42).expose(), "000042");
-        assert_eq!(format!("{:?}", OtpCode::from_number(42)), "OtpCode(<redacted>)");
+        assert_eq!(
+            format!("{:?}", OtpCode::from_number(42)),
+            "OtpCode(<redacted>)"
+        );
     }
 
     #[test]
@@ -449,7 +455,14 @@ mod tests {
         let p = Phone::parse("+15555550100").unwrap();
         assert_eq!(p.masked(), "+1******0100");
         assert_eq!(format!("{p:?}"), "Phone(+1******0100)");
-        for bad in ["15555550100", "+0555", "+1", "+1234567890123456", "+1555-555", ""] {
+        for bad in [
+            "15555550100",
+            "+0555",
+            "+1",
+            "+1234567890123456",
+            "+1555-555",
+            "",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(Phone::parse("+44").unwrap().masked(), "+4*");
@@ -457,8 +470,19 @@ mod tests {
 
     #[test]
     fn email_normalised_and_checked() {
-        assert_eq!(Email::parse(" John@Example.COM ").unwrap().as_str(), "john@example.com");
-        for bad in ["", "john", "john@", "@example.com", "john@example", "jo hn@example.com", "a@b..c"] {
+        assert_eq!(
+            Email::parse(" John@Example.COM ").unwrap().as_str(),
+            "john@example.com"
+        );
+        for bad in [
+            "",
+            "john",
+            "john@",
+            "@example.com",
+            "john@example",
+            "jo hn@example.com",
+            "a@b..c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -1,1 +1,489 @@
-pub fn placeholder() {}
+//! Test harness: each test gets its own copy of the product — its own table
+//! and secrets in the shared emulator, its own demo users with their own phone
+//! numbers, its own clock — served over real HTTP by the local server, which
+//! runs the same `App::handle` as the Lambdas.
+//!
+//! `make test` starts the emulator and sets `VOICEGATE_TEST_AWS_ENDPOINT`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::OnceCell;
+use voicegate::clock::ManualClock;
+use voicegate::config::Config;
+use voicegate::state::{AppState, AwsConfigs};
+use voicegate::{App, Route};
+use voicegate_local::seed::{ensure_user, DEMO_USERS};
+use voicegate_local::{emulator_config, server, stage};
+
+pub use voicegate_local::{LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn emulator_endpoint() -> String {
+    std::env::var("VOICEGATE_TEST_AWS_ENDPOINT")
+        .expect("VOICEGATE_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator")
+}
+
+// ---------------------------------------------------------------------------
+// Log capture: every line the product logs during the run, for the tests that
+// prove no secret is ever written.
+
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct CaptureWriter;
+
+impl Write for CaptureWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Everything logged so far in this test process.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
+fn init_logging() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| voicegate::telemetry::init_with_writer(|| CaptureWriter));
+}
+
+// ---------------------------------------------------------------------------
+
+/// Demo password hashes, computed once per process (argon2 is deliberately slow).
+async fn demo_hashes() -> &'static Vec<String> {
+    static HASHES: OnceCell<Vec<String>> = OnceCell::const_new();
+    HASHES
+        .get_or_init(|| async {
+            let mut out = Vec::new();
+            for d in &DEMO_USERS {
+                out.push(
+                    voicegate::password::hash(d.password.to_owned())
+                        .await
+                        .expect("hash"),
+                );
+            }
+            out
+        })
+        .await
+}
+
+fn random_phone() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
+    format!("+1555{n:07}")
+}
+
+pub struct Builder {
+    env: HashMap<String, String>,
+    sns_endpoint: Option<String>,
+}
+
+impl Builder {
+    /// Sets a configuration variable for this app.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Points SNS somewhere else (an unreachable port proves SMS failures are handled).
+    pub fn sns_endpoint(mut self, endpoint: &str) -> Self {
+        self.sns_endpoint = Some(endpoint.to_owned());
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        init_logging();
+        let endpoint = emulator_endpoint();
+        let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
+        let mut env = HashMap::from([
+            ("TABLE_NAME".to_owned(), format!("vg-{id}")),
+            ("APP_SECRET_ID".to_owned(), format!("vg-{id}/app")),
+            ("LIVEKIT_SECRET_ID".to_owned(), format!("vg-{id}/livekit")),
+            ("LIVEKIT_URL".to_owned(), "ws://127.0.0.1:7880".to_owned()),
+        ]);
+        env.extend(self.env);
+        let config = Config::from_env(&env).expect("test config");
+        let aws = emulator_config(&endpoint).await;
+        let sns = match &self.sns_endpoint {
+            Some(e) => emulator_config(e).await,
+            None => aws.clone(),
+        };
+        let aws = AwsConfigs {
+            dynamodb: aws.clone(),
+            sns,
+            secrets_manager: aws,
+        };
+        let clock = Arc::new(ManualClock::starting_now());
+        let state = Arc::new(
+            stage(aws, config, clock.clone())
+                .await
+                .expect("provision test stage"),
+        );
+
+        let mut phones = HashMap::new();
+        for (demo, hash) in DEMO_USERS.iter().zip(demo_hashes().await) {
+            let phone = random_phone();
+            let user = demo.to_user(hash.clone(), Some(&phone)).expect("demo user");
+            ensure_user(&state.db, &user).await.expect("seed");
+            phones.insert(demo.user_id.to_owned(), phone);
+        }
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let app = App::new(state.clone(), &Route::ALL);
+        tokio::spawn(server::serve(app, listener, async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            base,
+            clock,
+            state,
+            http: reqwest::Client::new(),
+            emulator: endpoint,
+            phones,
+            _stop: stop,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub state: Arc<AppState>,
+    pub http: reqwest::Client,
+    pub emulator: String,
+    /// This app's phone number for each demo user id.
+    pub phones: HashMap<String, String>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The problem document's `code`, asserting the problem+json shape.
+    pub fn problem_code(&self) -> String {
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let doc = self.json();
+        for key in ["type", "title", "status", "detail", "code", "request_id"] {
+            assert!(doc.get(key).is_some(), "problem lacks {key}: {doc}");
+        }
+        assert_eq!(doc["status"], self.status, "{doc}");
+        assert_eq!(
+            Some(doc["request_id"].as_str().unwrap()),
+            self.header("x-request-id")
+        );
+        doc["code"].as_str().unwrap().to_owned()
+    }
+
+    /// The body without its per-request id, for comparing two answers.
+    pub fn body_without_request_id(&self) -> Value {
+        let mut v = self.json();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("request_id");
+        }
+        v
+    }
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn builder() -> Builder {
+        Builder {
+            env: HashMap::new(),
+            sns_endpoint: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        Resp {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    pub async fn post_auth(&self, path: &str, bearer: &str, body: Value) -> Resp {
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(bearer)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// A POST with exactly these bytes, content type and extra headers.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.http.post(self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let r = self
+            .post(
+                "/auth/login",
+                json!({"email": email, "password": password, "platform": "web"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "login {email}: {}", r.text);
+        r.json()
+    }
+
+    /// Logs in as John (u001, customer, no MFA) and returns his access token.
+    pub async fn john_token(&self) -> String {
+        self.login("john@example.com", "correct-horse-battery")
+            .await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// SMS messages sent to this app's phone for `user_id`, oldest first.
+    pub async fn sms_to_user(&self, user_id: &str) -> Vec<String> {
+        let phone = self.phones.get(user_id).expect("demo user").clone();
+        self.sms_to_phone(&phone).await
+    }
+
+    pub async fn sms_to_phone(&self, phone: &str) -> Vec<String> {
+        let data: Value = self
+            .http
+            .get(format!("{}/moto-api/data.json", self.emulator))
+            .send()
+            .await
+            .expect("emulator data")
+            .json()
+            .await
+            .expect("emulator json");
+        // moto lists sent SMS in order, all regions merged.
+        data["sns"]["SMS"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter(|msg| msg["phone_number"] == phone)
+                    .filter_map(|msg| msg["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The code in the latest SMS to `user_id`.
+    pub async fn latest_code(&self, user_id: &str) -> String {
+        let sms = self.sms_to_user(user_id).await;
+        let last = sms.last().unwrap_or_else(|| panic!("no SMS to {user_id}"));
+        last[..6].to_owned()
+    }
+
+    /// A raw item of this app's table.
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.state.db.get(pk, sk).await.expect("get item")
+    }
+
+    /// Every item of this app's table, as debug text (for "never stored in clear" checks).
+    pub async fn table_dump(&self) -> String {
+        let out = self
+            .state
+            .db
+            .client
+            .scan()
+            .table_name(&self.state.db.table)
+            .send()
+            .await
+            .expect("scan");
+        format!("{:?}", out.items())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// LiveKit's own SDKs, run as the tools `make test` installs.
+
+fn tool(path: &str) -> PathBuf {
+    let p = repo_root().join(path);
+    assert!(
+        p.exists(),
+        "{} is missing: run `make test`, which installs it",
+        p.display()
+    );
+    p
+}
+
+async fn run_json(program: PathBuf, script: &str, input: &Value) -> Result<Value, String> {
+    let mut child = tokio::process::Command::new(program)
+        .arg(tool(script))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn SDK script");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(input.to_string().as_bytes())
+        .await
+        .expect("write stdin");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("SDK script output");
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let value: Value = serde_json::from_str(&stdout).unwrap_or_else(
+        |_| json!({"error": format!("{stdout} {}", String::from_utf8_lossy(&out.stderr))}),
+    );
+    if out.status.success() {
+        Ok(value)
+    } else {
+        Err(value["error"].as_str().unwrap_or("failed").to_owned())
+    }
+}
+
+fn python() -> PathBuf {
+    tool(".tools/livekit/bin/python")
+}
+
+/// Verifies a LiveKit token with the Python `livekit-api` SDK's TokenVerifier.
+pub async fn livekit_python_verify(token: &str, key: &str, secret: &str) -> Result<Value, String> {
+    run_json(
+        python(),
+        "tests/livekit/verify_token.py",
+        &json!({"api_key": key, "api_secret": secret, "token": token}),
+    )
+    .await
+}
+
+/// Verifies a LiveKit token with the Node `livekit-server-sdk` TokenVerifier.
+pub async fn livekit_node_verify(token: &str, key: &str, secret: &str) -> Result<Value, String> {
+    run_json(
+        "node".into(),
+        "tests/livekit/verify_token.mjs",
+        &json!({"api_key": key, "api_secret": secret, "token": token}),
+    )
+    .await
+}
+
+/// Fetches connection details with the LiveKit client SDK's `TokenSource.endpoint`.
+pub async fn livekit_token_source(
+    url: &str,
+    headers: Value,
+    request: Value,
+) -> Result<Value, String> {
+    run_json(
+        "node".into(),
+        "tests/livekit/token_source.mjs",
+        &json!({"url": url, "headers": headers, "request": request}),
+    )
+    .await
+}
+
+/// The `Authorization` value LiveKit would send for `body` (Python SDK).
+pub async fn livekit_webhook_auth(body: &str, secret: &str, ttl_seconds: i64) -> String {
+    let v = run_json(
+        python(),
+        "tests/livekit/sign_webhook.py",
+        &json!({"api_key": LOCAL_LIVEKIT_KEY, "api_secret": secret, "body": body, "ttl_seconds": ttl_seconds, "json": true}),
+    )
+    .await
+    .expect("sign webhook");
+    v["authorization"]
+        .as_str()
+        .expect("authorization")
+        .to_owned()
+}
+
+/// Decodes a JWT's payload without verifying it (to build forgeries).
+pub fn jwt_payload(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).expect("jwt payload");
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .expect("b64"),
+    )
+    .expect("json")
+}
+
+/// Runs futures concurrently on the runtime's threads and collects their outputs in order.
+pub async fn spawn_all<F, T>(futs: Vec<F>) -> Vec<T>
+where
+    F: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let handles: Vec<_> = futs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task panicked"));
+    }
+    out
+}

@@ -25,7 +25,9 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "emulator"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "emulator",
+        ))
         .load()
         .await
 }
@@ -42,13 +44,20 @@ impl LocalEnv {
             ("LIVEKIT_URL", "ws://127.0.0.1:7880".to_owned()),
             ("CORS_ALLOWED_ORIGINS", "*".to_owned()),
         ];
-        Self(defaults.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        Self(
+            defaults
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+        )
     }
 }
 
 impl Env for LocalEnv {
     fn get(&self, key: &str) -> Option<String> {
-        voicegate::config::ProcessEnv.get(key).or_else(|| self.0.get(key).cloned())
+        voicegate::config::ProcessEnv
+            .get(key)
+            .or_else(|| self.0.get(key).cloned())
     }
 }
 
@@ -63,13 +72,18 @@ pub async fn provision(aws: &SdkConfig, config: &Config) -> Result<(), Error> {
     let secrets = aws_sdk_secretsmanager::Client::new(aws);
     let app_secret = provision::generated_secret(provision::TEMPLATE, "AppSecret", &[])?;
     provision::ensure_secret(&secrets, &config.app_secret_id, &app_secret).await?;
-    let livekit = serde_json::json!({ "api_key": LOCAL_LIVEKIT_KEY, "api_secret": LOCAL_LIVEKIT_SECRET });
+    let livekit =
+        serde_json::json!({ "api_key": LOCAL_LIVEKIT_KEY, "api_secret": LOCAL_LIVEKIT_SECRET });
     provision::ensure_secret(&secrets, &config.livekit_secret_id, &livekit.to_string()).await?;
     Ok(())
 }
 
 /// Provisions and builds the state the local API (or a test) runs with.
-pub async fn stage(aws: AwsConfigs, config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Error> {
+pub async fn stage(
+    aws: AwsConfigs,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, Error> {
     provision(&aws.dynamodb, &config).await?;
     Ok(AppState::new(config, aws, clock))
 }

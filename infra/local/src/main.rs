@@ -10,7 +10,9 @@ use voicegate_local::{emulator_config, seed, server, stage, LocalEnv};
 
 fn port(var: &str, default: u16) -> Result<u16, voicegate_local::Error> {
     match std::env::var(var) {
-        Ok(v) if !v.is_empty() => v.parse().map_err(|_| format!("{var} must be a port number").into()),
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map_err(|_| format!("{var} must be a port number").into()),
         _ => Ok(default),
     }
 }

@@ -3,8 +3,8 @@
 //! production's key schema, indexes or TTL attribute.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_secretsmanager::operation::create_secret::CreateSecretError;
 use serde_json::{json, Map, Value};
@@ -24,11 +24,16 @@ fn resource<'a>(template: &'a Yaml, logical_id: &str) -> Result<&'a Yaml, Error>
 }
 
 fn text<'a>(v: &'a Yaml, key: &str) -> Result<&'a str, Error> {
-    v.get(key).and_then(Yaml::as_str).ok_or_else(|| format!("template.yaml: `{key}` missing or not text").into())
+    v.get(key)
+        .and_then(Yaml::as_str)
+        .ok_or_else(|| format!("template.yaml: `{key}` missing or not text").into())
 }
 
 fn key_schema(v: &Yaml) -> Result<Vec<KeySchemaElement>, Error> {
-    let list = v.get("KeySchema").and_then(Yaml::as_sequence).ok_or("template.yaml: KeySchema missing")?;
+    let list = v
+        .get("KeySchema")
+        .and_then(Yaml::as_sequence)
+        .ok_or("template.yaml: KeySchema missing")?;
     list.iter()
         .map(|k| {
             Ok(KeySchemaElement::builder()
@@ -69,13 +74,18 @@ impl TableDefinition {
             .map(|list| {
                 list.iter()
                     .map(|g| {
-                        let projection = g.get("Projection").ok_or("template.yaml: GSI without Projection")?;
+                        let projection = g
+                            .get("Projection")
+                            .ok_or("template.yaml: GSI without Projection")?;
                         Ok(GlobalSecondaryIndex::builder()
                             .index_name(text(g, "IndexName")?)
                             .set_key_schema(Some(key_schema(g)?))
                             .projection(
                                 Projection::builder()
-                                    .projection_type(ProjectionType::from(text(projection, "ProjectionType")?))
+                                    .projection_type(ProjectionType::from(text(
+                                        projection,
+                                        "ProjectionType",
+                                    )?))
                                     .build(),
                             )
                             .build()?)
@@ -89,12 +99,22 @@ impl TableDefinition {
             .filter(|t| t.get("Enabled").and_then(Yaml::as_bool) == Some(true))
             .map(|t| text(t, "AttributeName").map(str::to_owned))
             .transpose()?;
-        Ok(Self { attributes, keys: key_schema(props)?, indexes, ttl_attribute })
+        Ok(Self {
+            attributes,
+            keys: key_schema(props)?,
+            indexes,
+            ttl_attribute,
+        })
     }
 
     /// Creates the table unless it exists, then turns TTL on.
     pub async fn ensure(&self, client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), Error> {
-        let exists = client.describe_table().table_name(name).send().await.is_ok();
+        let exists = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .is_ok();
         if exists {
             return Ok(());
         }
@@ -111,7 +131,12 @@ impl TableDefinition {
             client
                 .update_time_to_live()
                 .table_name(name)
-                .time_to_live_specification(TimeToLiveSpecification::builder().attribute_name(attr).enabled(true).build()?)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attr)
+                        .enabled(true)
+                        .build()?,
+                )
                 .send()
                 .await?;
         }
@@ -122,7 +147,11 @@ impl TableDefinition {
 /// A secret's value following the template's `GenerateSecretString`: its
 /// `SecretStringTemplate` (with `${Param}` filled from `params`) plus a random
 /// alphanumeric `GenerateStringKey` of `PasswordLength` characters.
-pub fn generated_secret(template: &str, logical_id: &str, params: &[(&str, &str)]) -> Result<String, Error> {
+pub fn generated_secret(
+    template: &str,
+    logical_id: &str,
+    params: &[(&str, &str)],
+) -> Result<String, Error> {
     let doc: Yaml = serde_yaml::from_str(template)?;
     let gen = resource(&doc, logical_id)?
         .get("GenerateSecretString")
@@ -134,10 +163,15 @@ pub fn generated_secret(template: &str, logical_id: &str, params: &[(&str, &str)
         None => Some("{}".to_owned()),
     }
     .ok_or("template.yaml: SecretStringTemplate is not text")?;
-    let filled = params.iter().fold(raw_template, |acc, (k, v)| acc.replace(&format!("${{{k}}}"), v));
+    let filled = params.iter().fold(raw_template, |acc, (k, v)| {
+        acc.replace(&format!("${{{k}}}"), v)
+    });
     let mut value: Map<String, Value> = serde_json::from_str(&filled)?;
     let key = text(gen, "GenerateStringKey")?;
-    let length = gen.get("PasswordLength").and_then(Yaml::as_u64).unwrap_or(32) as usize;
+    let length = gen
+        .get("PasswordLength")
+        .and_then(Yaml::as_u64)
+        .unwrap_or(32) as usize;
     value.insert(key.to_owned(), json!(random_alphanumeric(length)));
     Ok(Value::Object(value).to_string())
 }
@@ -153,10 +187,27 @@ fn random_alphanumeric(len: usize) -> String {
 }
 
 /// Creates a secret with `value` unless one by that name exists.
-pub async fn ensure_secret(client: &aws_sdk_secretsmanager::Client, name: &str, value: &str) -> Result<(), Error> {
-    match client.create_secret().name(name).secret_string(value).send().await {
+pub async fn ensure_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &str,
+    value: &str,
+) -> Result<(), Error> {
+    match client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
-        Err(e) if matches!(e.as_service_error(), Some(CreateSecretError::ResourceExistsException(_))) => Ok(()),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(CreateSecretError::ResourceExistsException(_))
+            ) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -176,12 +227,14 @@ mod tests {
 
     #[test]
     fn generates_secrets_like_cloudformation() {
-        let app: Value = serde_json::from_str(&generated_secret(TEMPLATE, "AppSecret", &[]).unwrap()).unwrap();
+        let app: Value =
+            serde_json::from_str(&generated_secret(TEMPLATE, "AppSecret", &[]).unwrap()).unwrap();
         assert_eq!(app["signing_kid"], "k1");
         assert_eq!(app["seed"].as_str().unwrap().len(), 64);
-        let lk: Value =
-            serde_json::from_str(&generated_secret(TEMPLATE, "LiveKitSecret", &[("LiveKitApiKey", "devkey")]).unwrap())
-                .unwrap();
+        let lk: Value = serde_json::from_str(
+            &generated_secret(TEMPLATE, "LiveKitSecret", &[("LiveKitApiKey", "devkey")]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(lk["api_key"], "devkey");
     }
 }

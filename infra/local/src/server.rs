@@ -33,7 +33,11 @@ async fn read_capped(mut body: Incoming) -> Result<Vec<u8>, hyper::Error> {
     Ok(out)
 }
 
-fn to_lambda_request(parts: http::request::Parts, body: Vec<u8>, peer: SocketAddr) -> lambda_http::Request {
+fn to_lambda_request(
+    parts: http::request::Parts,
+    body: Vec<u8>,
+    peer: SocketAddr,
+) -> lambda_http::Request {
     let mut ctx = ApiGatewayV2httpRequestContext::default();
     ctx.request_id = Some(uuid::Uuid::new_v4().to_string());
     ctx.stage = Some("$default".into());
@@ -50,7 +54,8 @@ fn to_lambda_request(parts: http::request::Parts, body: Vec<u8>, peer: SocketAdd
         }
     };
     let mut req = http::Request::from_parts(parts, body);
-    req.extensions_mut().insert(RequestContext::ApiGatewayV2(ctx));
+    req.extensions_mut()
+        .insert(RequestContext::ApiGatewayV2(ctx));
     req
 }
 
@@ -66,7 +71,11 @@ fn to_hyper_response(resp: lambda_http::Response<Body>) -> hyper::Response<Full<
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves.
-pub async fn serve(app: App, listener: TcpListener, shutdown: impl std::future::Future<Output = ()>) {
+pub async fn serve(
+    app: App,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -90,7 +99,9 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: impl std::future::
                     Ok::<_, hyper::Error>(to_hyper_response(resp))
                 }
             });
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

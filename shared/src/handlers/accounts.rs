@@ -53,8 +53,18 @@ pub async fn register(state: &AppState, req: &Request) -> HandlerResult {
         };
         match state.db.create_user(&user).await {
             Ok(()) => {
-                audit::record("register", Some(user.user_id.as_str()), Outcome::Success, "created", None);
-                let proof = Proof { amr: vec![AuthMethod::Pwd], two_factor_verified: false, platform: body.platform };
+                audit::record(
+                    "register",
+                    Some(user.user_id.as_str()),
+                    Outcome::Success,
+                    "created",
+                    None,
+                );
+                let proof = Proof {
+                    amr: vec![AuthMethod::Pwd],
+                    two_factor_verified: false,
+                    platform: body.platform,
+                };
                 let tokens = start_session(state, &user, proof).await?;
                 return Ok(no_store_json(StatusCode::CREATED, &tokens));
             }
@@ -66,7 +76,9 @@ pub async fn register(state: &AppState, req: &Request) -> HandlerResult {
             Err(CreateUserError::Store(e)) => return Err(e),
         }
     }
-    Err(ApiError::internal("could not draw an unused user id in 5 tries"))
+    Err(ApiError::internal(
+        "could not draw an unused user id in 5 tries",
+    ))
 }
 
 #[derive(Deserialize)]
@@ -99,13 +111,24 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
     let user = match (user, password_ok) {
         (Some(user), true) => user,
         (user, _) => {
-            let failures = state.db.count(&format!("login_failures#{}", body.email), FAILED_LOGIN_WINDOW_SECONDS, now).await?;
+            let failures = state
+                .db
+                .count(
+                    &format!("login_failures#{}", body.email),
+                    FAILED_LOGIN_WINDOW_SECONDS,
+                    now,
+                )
+                .await?;
             let user_id = user.as_ref().map(|u| u.user_id.as_str());
             if failures >= MAX_FAILED_LOGINS {
                 state.db.lock(&lock_key, now + LOCK_SECONDS).await?;
                 audit::record("login", user_id, Outcome::Locked, "too_many_failures", None);
             } else {
-                let reason = if user.is_some() { "wrong_password" } else { "unknown_email" };
+                let reason = if user.is_some() {
+                    "wrong_password"
+                } else {
+                    "unknown_email"
+                };
                 audit::record("login", user_id, Outcome::Failure, reason, None);
             }
             return Err(ApiError::InvalidCredentials);
@@ -115,22 +138,49 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
     let proof = if user.mfa_enabled {
         let Some(code) = body.otp_code else {
             // No phone on file cannot happen for an MFA user; fail closed if it does.
-            let phone = user.phone.as_ref().ok_or_else(|| ApiError::internal("MFA user has no phone"))?;
+            let phone = user
+                .phone
+                .as_ref()
+                .ok_or_else(|| ApiError::internal("MFA user has no phone"))?;
             otp::issue_code(state, meta, &user.user_id, Some(phone)).await?;
-            audit::record("login", Some(user.user_id.as_str()), Outcome::Failure, "mfa_required", None);
+            audit::record(
+                "login",
+                Some(user.user_id.as_str()),
+                Outcome::Failure,
+                "mfa_required",
+                None,
+            );
             return Err(ApiError::MfaRequired);
         };
         otp::check_code(state, &user.user_id, &code).await?;
         Proof {
-            amr: vec![AuthMethod::Pwd, AuthMethod::Sms, AuthMethod::Otp, AuthMethod::Mfa],
+            amr: vec![
+                AuthMethod::Pwd,
+                AuthMethod::Sms,
+                AuthMethod::Otp,
+                AuthMethod::Mfa,
+            ],
             two_factor_verified: true,
             platform: body.platform,
         }
     } else {
-        Proof { amr: vec![AuthMethod::Pwd], two_factor_verified: false, platform: body.platform }
+        Proof {
+            amr: vec![AuthMethod::Pwd],
+            two_factor_verified: false,
+            platform: body.platform,
+        }
     };
-    state.db.clear_window(&format!("login_failures#{}", body.email)).await?;
-    audit::record("login", Some(user.user_id.as_str()), Outcome::Success, "authenticated", None);
+    state
+        .db
+        .clear_window(&format!("login_failures#{}", body.email))
+        .await?;
+    audit::record(
+        "login",
+        Some(user.user_id.as_str()),
+        Outcome::Success,
+        "authenticated",
+        None,
+    );
     let tokens = start_session(state, &user, proof).await?;
     Ok(no_store_json(StatusCode::OK, &tokens))
 }

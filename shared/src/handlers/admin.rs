@@ -29,7 +29,9 @@ const TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 
 fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!("`{field}` must be 1 to {max} printable characters.")));
+        return Err(ApiError::invalid(format!(
+            "`{field}` must be 1 to {max} printable characters."
+        )));
     }
     Ok(())
 }
@@ -37,7 +39,13 @@ fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
 pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
     let auth = authenticate(state, req).await?;
     if !auth.claims.has_role("admin") {
-        audit::record("admin_token_issued", Some(&auth.claims.sub), Outcome::Failure, "not_admin", None);
+        audit::record(
+            "admin_token_issued",
+            Some(&auth.claims.sub),
+            Outcome::Failure,
+            "not_admin",
+            None,
+        );
         return Err(ApiError::Forbidden);
     }
     let body: AdminTokenBody = json_body(req)?;
@@ -47,7 +55,9 @@ pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
         check_text("name", name, 128)?;
     }
     if !TTL_RANGE.contains(&body.ttl_seconds) {
-        return Err(ApiError::invalid("`ttl_seconds` must be between 60 and 86400."));
+        return Err(ApiError::invalid(
+            "`ttl_seconds` must be between 60 and 86400.",
+        ));
     }
     let secrets = state.secrets().await?;
     let grants = body.kind.grants(&body.room_name);
@@ -69,7 +79,10 @@ pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
         Some(&auth.claims.sub),
         Outcome::Success,
         "issued",
-        Some(&format!("for={} room={} kind={:?}", body.identity, body.room_name, body.kind)),
+        Some(&format!(
+            "for={} room={} kind={:?}",
+            body.identity, body.room_name, body.kind
+        )),
     );
     let body = json!({
         "participant_token": token,

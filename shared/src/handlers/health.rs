@@ -18,7 +18,8 @@ pub async fn health(state: &AppState) -> HandlerResult {
         "time": state.now(),
     });
     let mut resp = json_response(StatusCode::OK, &body);
-    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
@@ -27,6 +28,9 @@ pub async fn health(state: &AppState) -> HandlerResult {
 pub async fn jwks(state: &AppState) -> HandlerResult {
     let secrets = state.secrets().await?;
     let mut resp = json_response(StatusCode::OK, &secrets.jwks());
-    resp.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     Ok(resp)
 }

@@ -16,7 +16,12 @@ use crate::state::AppState;
 
 pub type HandlerResult = Result<Response<Body>, ApiError>;
 
-pub async fn dispatch(state: &AppState, route: Route, meta: &RequestMeta, req: Request) -> HandlerResult {
+pub async fn dispatch(
+    state: &AppState,
+    route: Route,
+    meta: &RequestMeta,
+    req: Request,
+) -> HandlerResult {
     match route {
         Route::Health => health::health(state).await,
         Route::Jwks => health::jwks(state).await,

@@ -47,8 +47,18 @@ pub async fn verify(state: &AppState, req: &Request) -> HandlerResult {
     check_code(state, &body.user_id, &body.otp).await?;
     // A spent code belongs to a real user (decoys never verify); a user
     // deleted since is refused like a wrong code.
-    let user = state.db.user(&body.user_id).await?.ok_or(ApiError::OtpInvalid { attempts_remaining: 0 })?;
-    let proof = Proof { amr: vec![AuthMethod::Otp, AuthMethod::Sms], two_factor_verified: false, platform: None };
+    let user = state
+        .db
+        .user(&body.user_id)
+        .await?
+        .ok_or(ApiError::OtpInvalid {
+            attempts_remaining: 0,
+        })?;
+    let proof = Proof {
+        amr: vec![AuthMethod::Otp, AuthMethod::Sms],
+        two_factor_verified: false,
+        platform: None,
+    };
     let tokens = start_session(state, &user, proof).await?;
     Ok(no_store_json(StatusCode::OK, &tokens))
 }

@@ -13,7 +13,9 @@ use crate::audit::{self, Outcome};
 use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::http::{checked_body, json_body_or_default, json_response, no_store_json, parse_json};
-use crate::livekit::{self, identity_for, room_and_session_ids, session_id_of_room, ParticipantToken};
+use crate::livekit::{
+    self, identity_for, room_and_session_ids, session_id_of_room, ParticipantToken,
+};
 use crate::state::AppState;
 use crate::store::voice::VoiceSession;
 
@@ -52,22 +54,43 @@ impl TokenRequest {
             ("participant_identity", set(&self.participant_identity)),
             ("participant_name", set(&self.participant_name)),
             ("participant_metadata", set(&self.participant_metadata)),
-            ("participant_attributes", self.participant_attributes.as_ref().is_some_and(|a| !a.is_empty())),
+            (
+                "participant_attributes",
+                self.participant_attributes
+                    .as_ref()
+                    .is_some_and(|a| !a.is_empty()),
+            ),
         ];
         match owned.iter().find(|(_, given)| *given) {
-            Some((field, _)) => Err(ApiError::invalid(format!("`{field}` is set by the server and may not be given."))),
+            Some((field, _)) => Err(ApiError::invalid(format!(
+                "`{field}` is set by the server and may not be given."
+            ))),
             None => Ok(()),
         }
     }
 
     /// The agents to dispatch: those asked for, all from the allow-list, or the default.
-    fn agents(&self, allowlist: &[String], default_agent: &str) -> Result<Vec<RoomAgentDispatch>, ApiError> {
-        let asked = self.room_config.as_ref().and_then(|c| c.agents.as_deref()).unwrap_or(&[]);
+    fn agents(
+        &self,
+        allowlist: &[String],
+        default_agent: &str,
+    ) -> Result<Vec<RoomAgentDispatch>, ApiError> {
+        let asked = self
+            .room_config
+            .as_ref()
+            .and_then(|c| c.agents.as_deref())
+            .unwrap_or(&[]);
         let mut out: Vec<RoomAgentDispatch> = Vec::new();
         for agent in asked {
-            let name = agent.agent_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(default_agent);
+            let name = agent
+                .agent_name
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(default_agent);
             if !allowlist.iter().any(|a| a == name) {
-                return Err(ApiError::invalid("`room_config.agents.agent_name` is not an allowed agent."));
+                return Err(ApiError::invalid(
+                    "`room_config.agents.agent_name` is not an allowed agent.",
+                ));
             }
             if out.iter().all(|a| a.agent_name != name) {
                 out.push(RoomAgentDispatch {
@@ -78,7 +101,10 @@ impl TokenRequest {
             }
         }
         if out.is_empty() {
-            out.push(RoomAgentDispatch { agent_name: default_agent.to_owned(), ..Default::default() });
+            out.push(RoomAgentDispatch {
+                agent_name: default_agent.to_owned(),
+                ..Default::default()
+            });
         }
         Ok(out)
     }
@@ -107,7 +133,11 @@ pub async fn connection_details(state: &AppState, req: &Request) -> HandlerResul
     let body: TokenRequest = json_body_or_default(req)?;
     body.refuse_server_owned_fields()?;
     let agents = body.agents(&state.config.agent_allowlist, state.config.default_agent())?;
-    let user = state.db.user(&auth.session.user_id).await?.ok_or(ApiError::InvalidToken)?;
+    let user = state
+        .db
+        .user(&auth.session.user_id)
+        .await?
+        .ok_or(ApiError::InvalidToken)?;
     let secrets = state.secrets().await?;
 
     let now = state.now();
@@ -169,13 +199,19 @@ pub async fn connection_details(state: &AppState, req: &Request) -> HandlerResul
         duration_seconds: None,
     };
     let retain_until = now + state.config.voice_session_retention.as_secs() as i64;
-    state.db.create_voice_session(&session, retain_until).await?;
+    state
+        .db
+        .create_voice_session(&session, retain_until)
+        .await?;
     audit::record(
         "voice_session_issued",
         Some(user.user_id.as_str()),
         Outcome::Success,
         "connection_details",
-        Some(&format!("session_id={session_id} agents={}", dispatched.join(","))),
+        Some(&format!(
+            "session_id={session_id} agents={}",
+            dispatched.join(",")
+        )),
     );
 
     let url = state.config.livekit_url.clone();
@@ -208,7 +244,13 @@ pub async fn webhook(state: &AppState, req: &Request) -> HandlerResult {
         .ok_or(ApiError::InvalidToken)?;
     let secrets = state.secrets().await?;
     if livekit::verify_webhook(&secrets.livekit, authorization, body).is_err() {
-        audit::record("livekit_webhook", None, Outcome::Failure, "bad_signature", None);
+        audit::record(
+            "livekit_webhook",
+            None,
+            Outcome::Failure,
+            "bad_signature",
+            None,
+        );
         return Err(ApiError::InvalidToken);
     }
     let event = webhook_event(body)?;
@@ -216,11 +258,21 @@ pub async fn webhook(state: &AppState, req: &Request) -> HandlerResult {
         return Err(ApiError::invalid("`id` is required."));
     }
     let now = state.now();
-    if !state.db.claim_webhook_event(&event.id, &event.event, now).await? {
-        return Ok(json_response(StatusCode::OK, &json!({"status": "duplicate"})));
+    if !state
+        .db
+        .claim_webhook_event(&event.id, &event.event, now)
+        .await?
+    {
+        return Ok(json_response(
+            StatusCode::OK,
+            &json!({"status": "duplicate"}),
+        ));
     }
     match apply_event(state, &event, now).await {
-        Ok(applied) => Ok(json_response(StatusCode::OK, &json!({"status": if applied { "applied" } else { "ignored" }}))),
+        Ok(applied) => Ok(json_response(
+            StatusCode::OK,
+            &json!({"status": if applied { "applied" } else { "ignored" }}),
+        )),
         Err(err) => {
             // Let LiveKit's retry be processed rather than dropped as a duplicate.
             let _ = state.db.release_webhook_event(&event.id).await;
@@ -231,22 +283,56 @@ pub async fn webhook(state: &AppState, req: &Request) -> HandlerResult {
 
 /// Moves the voice session the event is about; false when it is not ours or
 /// the transition no longer applies.
-async fn apply_event(state: &AppState, event: &livekit_protocol::WebhookEvent, now: i64) -> Result<bool, ApiError> {
-    let Some(session_id) = event.room.as_ref().and_then(|r| session_id_of_room(&r.name)) else {
+async fn apply_event(
+    state: &AppState,
+    event: &livekit_protocol::WebhookEvent,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let Some(session_id) = event
+        .room
+        .as_ref()
+        .and_then(|r| session_id_of_room(&r.name))
+    else {
         return Ok(false);
     };
-    let caller = event.participant.as_ref().is_some_and(|p| p.identity.starts_with(livekit::IDENTITY_PREFIX));
+    let caller = event
+        .participant
+        .as_ref()
+        .is_some_and(|p| p.identity.starts_with(livekit::IDENTITY_PREFIX));
     // LiveKit stamps events with its own clock; ours decides when it is absent.
-    let at = if event.created_at > 0 { event.created_at } else { now };
+    let at = if event.created_at > 0 {
+        event.created_at
+    } else {
+        now
+    };
     let (applied, what) = match event.event.as_str() {
-        "participant_joined" if caller => (state.db.mark_voice_joined(&session_id, at).await?, "voice_session_joined"),
-        "participant_left" if caller => (state.db.mark_voice_ended(&session_id, at).await?, "voice_session_ended"),
-        "room_finished" => (state.db.mark_voice_ended(&session_id, at).await?, "voice_session_ended"),
+        "participant_joined" if caller => (
+            state.db.mark_voice_joined(&session_id, at).await?,
+            "voice_session_joined",
+        ),
+        "participant_left" if caller => (
+            state.db.mark_voice_ended(&session_id, at).await?,
+            "voice_session_ended",
+        ),
+        "room_finished" => (
+            state.db.mark_voice_ended(&session_id, at).await?,
+            "voice_session_ended",
+        ),
         _ => return Ok(false),
     };
     if applied {
-        let user_id = state.db.voice_session(&session_id).await?.map(|s| s.user_id);
-        audit::record(what, user_id.as_deref(), Outcome::Success, &event.event, Some(&format!("session_id={session_id}")));
+        let user_id = state
+            .db
+            .voice_session(&session_id)
+            .await?
+            .map(|s| s.user_id);
+        audit::record(
+            what,
+            user_id.as_deref(),
+            Outcome::Success,
+            &event.event,
+            Some(&format!("session_id={session_id}")),
+        );
     }
     Ok(applied)
 }
@@ -266,7 +352,8 @@ mod tests {
 
     #[test]
     fn server_owned_fields_are_refused_by_name_and_empty_ones_ignored() {
-        let req: TokenRequest = parse_json(br#"{"room_name":"","participant_attributes":{}}"#).unwrap();
+        let req: TokenRequest =
+            parse_json(br#"{"room_name":"","participant_attributes":{}}"#).unwrap();
         assert!(req.refuse_server_owned_fields().is_ok());
         let req: TokenRequest = parse_json(br#"{"participant_identity":"admin"}"#).unwrap();
         match req.refuse_server_owned_fields() {
@@ -279,12 +366,21 @@ mod tests {
     fn agents_default_and_allow_list() {
         let allow = vec!["banking-assistant".to_owned(), "fraud-desk".to_owned()];
         let none: TokenRequest = parse_json(br#"{"room_config":{}}"#).unwrap();
-        assert_eq!(none.agents(&allow, "banking-assistant").unwrap()[0].agent_name, "banking-assistant");
-        let asked: TokenRequest =
-            parse_json(br#"{"room_config":{"agents":[{"agent_name":"fraud-desk","metadata":"m"}]}}"#).unwrap();
+        assert_eq!(
+            none.agents(&allow, "banking-assistant").unwrap()[0].agent_name,
+            "banking-assistant"
+        );
+        let asked: TokenRequest = parse_json(
+            br#"{"room_config":{"agents":[{"agent_name":"fraud-desk","metadata":"m"}]}}"#,
+        )
+        .unwrap();
         let a = asked.agents(&allow, "banking-assistant").unwrap();
-        assert_eq!((a.len(), a[0].agent_name.as_str(), a[0].metadata.as_str()), (1, "fraud-desk", "m"));
-        let bad: TokenRequest = parse_json(br#"{"room_config":{"agents":[{"agent_name":"evil"}]}}"#).unwrap();
+        assert_eq!(
+            (a.len(), a[0].agent_name.as_str(), a[0].metadata.as_str()),
+            (1, "fraud-desk", "m")
+        );
+        let bad: TokenRequest =
+            parse_json(br#"{"room_config":{"agents":[{"agent_name":"evil"}]}}"#).unwrap();
         assert!(bad.agents(&allow, "banking-assistant").is_err());
     }
 }

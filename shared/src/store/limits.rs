@@ -34,7 +34,12 @@ fn pk(key: &str) -> String {
 
 impl Db {
     /// Counts one hit if the window has room. `Ok(Err(retry_after))` when full.
-    pub async fn hit(&self, key: &str, w: Window, now: UnixTime) -> Result<Result<i64, u64>, ApiError> {
+    pub async fn hit(
+        &self,
+        key: &str,
+        w: Window,
+        now: UnixTime,
+    ) -> Result<Result<i64, u64>, ApiError> {
         // Two rounds cover losing a reset race to another caller.
         for _ in 0..3 {
             let res = self
@@ -57,7 +62,11 @@ impl Db {
                 .await;
             let err = match res {
                 Ok(out) => {
-                    let hits = out.attributes.as_ref().and_then(|a| get_n(a, "hits")).unwrap_or(1);
+                    let hits = out
+                        .attributes
+                        .as_ref()
+                        .and_then(|a| get_n(a, "hits"))
+                        .unwrap_or(1);
                     return Ok(Ok(hits));
                 }
                 Err(e) if is_conditional_failure(&e) => e,
@@ -73,12 +82,24 @@ impl Db {
                 return Ok(Ok(1));
             }
         }
-        Err(ApiError::unavailable("rate-limit window kept changing under contention"))
+        Err(ApiError::unavailable(
+            "rate-limit window kept changing under contention",
+        ))
     }
 
     /// Counts one hit whatever the count (a failure counter); returns the hits in the window.
     pub async fn count(&self, key: &str, seconds: i64, now: UnixTime) -> Result<i64, ApiError> {
-        match self.hit(key, Window { limit: i64::MAX, seconds }, now).await? {
+        match self
+            .hit(
+                key,
+                Window {
+                    limit: i64::MAX,
+                    seconds,
+                },
+                now,
+            )
+            .await?
+        {
             Ok(hits) => Ok(hits),
             Err(_) => Err(ApiError::internal("unbounded window reported full")),
         }
@@ -86,7 +107,13 @@ impl Db {
 
     /// Replaces an expired window by a fresh one holding this hit; false if
     /// another caller restarted it first.
-    async fn restart_window(&self, key: &str, w: Window, old_start: UnixTime, now: UnixTime) -> Result<bool, ApiError> {
+    async fn restart_window(
+        &self,
+        key: &str,
+        w: Window,
+        old_start: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, ApiError> {
         let res = self
             .client
             .update_item()
@@ -110,7 +137,12 @@ impl Db {
     }
 
     /// The usage of a window, or `None` when there is no open window.
-    pub async fn usage(&self, key: &str, seconds: i64, now: UnixTime) -> Result<Option<Usage>, ApiError> {
+    pub async fn usage(
+        &self,
+        key: &str,
+        seconds: i64,
+        now: UnixTime,
+    ) -> Result<Option<Usage>, ApiError> {
         let Some(item) = self.get(&pk(key), SK).await? else {
             return Ok(None);
         };
@@ -120,7 +152,10 @@ impl Db {
         if start <= now - seconds {
             return Ok(None);
         }
-        Ok(Some(Usage { hits, resets_in: (start + seconds - now).max(1) as u64 }))
+        Ok(Some(Usage {
+            hits,
+            resets_in: (start + seconds - now).max(1) as u64,
+        }))
     }
 
     pub async fn clear_window(&self, key: &str) -> Result<(), ApiError> {

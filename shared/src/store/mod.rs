@@ -29,7 +29,10 @@ pub struct Db {
 
 impl Db {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     /// A strongly consistent read of one item.
@@ -70,7 +73,9 @@ where
 }
 
 /// Is this SDK error a failed condition (as opposed to an outage)?
-pub fn is_conditional_failure<R>(err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>) -> bool {
+pub fn is_conditional_failure<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
     matches!(
         err.as_service_error(),
         Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
@@ -110,7 +115,9 @@ pub fn get_s(item: &Item, key: &str) -> Option<String> {
 }
 
 pub fn get_n(item: &Item, key: &str) -> Option<i64> {
-    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 pub fn get_bool(item: &Item, key: &str) -> Option<bool> {

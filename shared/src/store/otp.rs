@@ -10,7 +10,10 @@
 
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{b, get_bool, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s, unavailable, Db, Item};
+use super::{
+    b, get_bool, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s,
+    unavailable, Db, Item,
+};
 use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::types::UserId;
@@ -58,7 +61,11 @@ fn challenge_from(item: &Item) -> Result<Challenge, ApiError> {
 
 impl Db {
     /// Stores a new challenge as `pending`, replacing any previous one.
-    pub async fn put_pending_challenge(&self, user: &UserId, c: &Challenge) -> Result<(), ApiError> {
+    pub async fn put_pending_challenge(
+        &self,
+        user: &UserId,
+        c: &Challenge,
+    ) -> Result<(), ApiError> {
         self.client
             .put_item()
             .table_name(&self.table)
@@ -79,22 +86,45 @@ impl Db {
     }
 
     /// Makes a pending challenge usable (after its SMS was accepted).
-    pub async fn activate_challenge(&self, user: &UserId, challenge_id: &str) -> Result<(), ApiError> {
-        self.set_challenge_status(user, challenge_id, "pending", "active").await.map(|_| ())
+    pub async fn activate_challenge(
+        &self,
+        user: &UserId,
+        challenge_id: &str,
+    ) -> Result<(), ApiError> {
+        self.set_challenge_status(user, challenge_id, "pending", "active")
+            .await
+            .map(|_| ())
     }
 
     /// Kills a pending challenge whose SMS failed. Losing the race to a newer
     /// challenge is fine: ours is already gone.
-    pub async fn discard_challenge(&self, user: &UserId, challenge_id: &str) -> Result<(), ApiError> {
-        self.set_challenge_status(user, challenge_id, "pending", "failed").await.map(|_| ())
+    pub async fn discard_challenge(
+        &self,
+        user: &UserId,
+        challenge_id: &str,
+    ) -> Result<(), ApiError> {
+        self.set_challenge_status(user, challenge_id, "pending", "failed")
+            .await
+            .map(|_| ())
     }
 
     /// Marks the challenge spent; true for exactly one caller.
-    pub async fn spend_challenge(&self, user: &UserId, challenge_id: &str) -> Result<bool, ApiError> {
-        self.set_challenge_status(user, challenge_id, "active", "spent").await
+    pub async fn spend_challenge(
+        &self,
+        user: &UserId,
+        challenge_id: &str,
+    ) -> Result<bool, ApiError> {
+        self.set_challenge_status(user, challenge_id, "active", "spent")
+            .await
     }
 
-    async fn set_challenge_status(&self, user: &UserId, challenge_id: &str, from: &str, to: &str) -> Result<bool, ApiError> {
+    async fn set_challenge_status(
+        &self,
+        user: &UserId,
+        challenge_id: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, ApiError> {
         let res = self
             .client
             .update_item()
@@ -117,7 +147,11 @@ impl Db {
     }
 
     /// Reserves one attempt on the user's active, unexpired challenge.
-    pub async fn reserve_attempt(&self, user: &UserId, now: UnixTime) -> Result<Reservation, ApiError> {
+    pub async fn reserve_attempt(
+        &self,
+        user: &UserId,
+        now: UnixTime,
+    ) -> Result<Reservation, ApiError> {
         let res = self
             .client
             .update_item()
@@ -137,7 +171,9 @@ impl Db {
             .await;
         let err = match res {
             Ok(out) => {
-                let item = out.attributes.ok_or_else(|| ApiError::internal("UpdateItem returned no attributes"))?;
+                let item = out
+                    .attributes
+                    .ok_or_else(|| ApiError::internal("UpdateItem returned no attributes"))?;
                 return Ok(Reservation::Reserved(challenge_from(&item)?));
             }
             Err(e) if is_conditional_failure(&e) => e,

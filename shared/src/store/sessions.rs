@@ -8,7 +8,10 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
-use super::{b, get_bool, get_list, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s, unavailable, Db, Item};
+use super::{
+    b, get_bool, get_list, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s,
+    unavailable, Db, Item,
+};
 use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::tokens::AuthMethod;
@@ -37,7 +40,8 @@ impl AuthSession {
         let user_id = require(get_s(item, "user_id"), "session", "user_id")?;
         Ok(Self {
             sid: require(get_s(item, "sid"), "session", "sid")?,
-            user_id: UserId::parse(&user_id).map_err(|_| ApiError::internal("session has a malformed user_id"))?,
+            user_id: UserId::parse(&user_id)
+                .map_err(|_| ApiError::internal("session has a malformed user_id"))?,
             refresh_hash: require(get_s(item, "refresh_hash"), "session", "refresh_hash")?,
             created_at: get_n(item, "created_at").unwrap_or(0),
             expires_at: require(get_n(item, "expires_at"), "session", "expires_at")?,
@@ -71,7 +75,11 @@ impl Db {
         let amr: Vec<String> = session
             .amr
             .iter()
-            .filter_map(|m| serde_json::to_value(m).ok().and_then(|v| v.as_str().map(str::to_owned)))
+            .filter_map(|m| {
+                serde_json::to_value(m)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+            })
             .collect();
         let mut req = self
             .client
@@ -96,11 +104,20 @@ impl Db {
     }
 
     pub async fn session(&self, sid: &str) -> Result<Option<AuthSession>, ApiError> {
-        self.get(&pk(sid), "SESSION").await?.map(|i| AuthSession::from_item(&i)).transpose()
+        self.get(&pk(sid), "SESSION")
+            .await?
+            .map(|i| AuthSession::from_item(&i))
+            .transpose()
     }
 
     /// Swaps the current refresh hash for a new one, atomically.
-    pub async fn rotate_refresh(&self, sid: &str, presented: &str, next: &str, now: UnixTime) -> Result<Rotation, ApiError> {
+    pub async fn rotate_refresh(
+        &self,
+        sid: &str,
+        presented: &str,
+        next: &str,
+        now: UnixTime,
+    ) -> Result<Rotation, ApiError> {
         let res = self
             .client
             .update_item()
@@ -121,7 +138,9 @@ impl Db {
             .await;
         let err = match res {
             Ok(out) => {
-                let item = out.attributes.ok_or_else(|| ApiError::internal("UpdateItem returned no attributes"))?;
+                let item = out
+                    .attributes
+                    .ok_or_else(|| ApiError::internal("UpdateItem returned no attributes"))?;
                 return Ok(Rotation::Rotated(AuthSession::from_item(&item)?));
             }
             Err(e) if is_conditional_failure(&e) => e,
@@ -142,7 +161,12 @@ impl Db {
     }
 
     /// Revokes a session (idempotent: the first revocation time stays).
-    pub async fn revoke_session(&self, sid: &str, now: UnixTime, reason: &str) -> Result<bool, ApiError> {
+    pub async fn revoke_session(
+        &self,
+        sid: &str,
+        now: UnixTime,
+        reason: &str,
+    ) -> Result<bool, ApiError> {
         let res = self
             .client
             .update_item()

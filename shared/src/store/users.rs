@@ -60,12 +60,17 @@ impl User {
 
     fn from_item(item: &Item) -> Result<Self, ApiError> {
         let field = |k: &str| require(get_s(item, k), "user", k);
-        let parse_err = |k: &'static str| move |_| ApiError::internal(format!("user item has a malformed `{k}`"));
+        let parse_err = |k: &'static str| {
+            move |_| ApiError::internal(format!("user item has a malformed `{k}`"))
+        };
         Ok(Self {
             user_id: UserId::parse(&field("user_id")?).map_err(parse_err("user_id"))?,
             email: Email::parse(&field("email")?).map_err(parse_err("email"))?,
             full_name: FullName::parse(&field("full_name")?).map_err(parse_err("full_name"))?,
-            phone: get_s(item, "phone").map(|p| Phone::parse(&p)).transpose().map_err(parse_err("phone"))?,
+            phone: get_s(item, "phone")
+                .map(|p| Phone::parse(&p))
+                .transpose()
+                .map_err(parse_err("phone"))?,
             password_hash: field("password_hash")?,
             roles: get_list(item, "roles"),
             permissions: get_list(item, "permissions"),
@@ -104,7 +109,9 @@ impl Db {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) = err.as_service_error() {
+        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+            err.as_service_error()
+        {
             let failed = |i: usize| {
                 c.cancellation_reasons()
                     .get(i)
@@ -118,11 +125,16 @@ impl Db {
                 return Err(CreateUserError::IdTaken);
             }
         }
-        Err(CreateUserError::Store(unavailable("TransactWriteItems")(err)))
+        Err(CreateUserError::Store(unavailable("TransactWriteItems")(
+            err,
+        )))
     }
 
     pub async fn user(&self, id: &UserId) -> Result<Option<User>, ApiError> {
-        self.get(&user_pk(id), "PROFILE").await?.map(|i| User::from_item(&i)).transpose()
+        self.get(&user_pk(id), "PROFILE")
+            .await?
+            .map(|i| User::from_item(&i))
+            .transpose()
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>, ApiError> {
@@ -130,7 +142,8 @@ impl Db {
             return Ok(None);
         };
         let id = require(get_s(&guard, "user_id"), "email", "user_id")?;
-        let id = UserId::parse(&id).map_err(|_| ApiError::internal("email item has a malformed user_id"))?;
+        let id = UserId::parse(&id)
+            .map_err(|_| ApiError::internal("email item has a malformed user_id"))?;
         self.user(&id).await
     }
 }

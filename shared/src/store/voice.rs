@@ -51,7 +51,11 @@ fn pk(session_id: &str) -> String {
 
 impl Db {
     /// Records a newly issued session; `retain_until` is the TTL for history.
-    pub async fn create_voice_session(&self, v: &VoiceSession, retain_until: UnixTime) -> Result<(), ApiError> {
+    pub async fn create_voice_session(
+        &self,
+        v: &VoiceSession,
+        retain_until: UnixTime,
+    ) -> Result<(), ApiError> {
         let mut req = self
             .client
             .put_item()
@@ -59,7 +63,10 @@ impl Db {
             .item("pk", s(pk(&v.session_id)))
             .item("sk", s("VOICE"))
             .item("gsi1pk", s(format!("USER#{}", v.user_id)))
-            .item("gsi1sk", s(format!("VOICE#{:012}#{}", v.started_at, v.session_id)))
+            .item(
+                "gsi1sk",
+                s(format!("VOICE#{:012}#{}", v.started_at, v.session_id)),
+            )
             .item("session_id", s(&v.session_id))
             .item("user_id", s(&v.user_id))
             .item("room_name", s(&v.room_name))
@@ -77,11 +84,18 @@ impl Db {
     }
 
     pub async fn voice_session(&self, session_id: &str) -> Result<Option<VoiceSession>, ApiError> {
-        self.get(&pk(session_id), "VOICE").await?.map(|i| VoiceSession::from_item(&i)).transpose()
+        self.get(&pk(session_id), "VOICE")
+            .await?
+            .map(|i| VoiceSession::from_item(&i))
+            .transpose()
     }
 
     /// A user's sessions, newest first.
-    pub async fn voice_sessions_of(&self, user: &UserId, limit: i32) -> Result<Vec<VoiceSession>, ApiError> {
+    pub async fn voice_sessions_of(
+        &self,
+        user: &UserId,
+        limit: i32,
+    ) -> Result<Vec<VoiceSession>, ApiError> {
         let out = self
             .client
             .query()
@@ -99,12 +113,20 @@ impl Db {
     }
 
     /// issued → active. False when the session is unknown or already past `issued`.
-    pub async fn mark_voice_joined(&self, session_id: &str, at: UnixTime) -> Result<bool, ApiError> {
+    pub async fn mark_voice_joined(
+        &self,
+        session_id: &str,
+        at: UnixTime,
+    ) -> Result<bool, ApiError> {
         self.transition(
             session_id,
             "SET #status = :active, joined_at = :at",
             "#status = :issued",
-            &[(":active", s("active")), (":issued", s("issued")), (":at", n(at))],
+            &[
+                (":active", s("active")),
+                (":issued", s("issued")),
+                (":at", n(at)),
+            ],
         )
         .await
     }
@@ -122,7 +144,10 @@ impl Db {
             Some(j) => ("joined_at = :joined", Some(n(j))),
             None => ("attribute_not_exists(joined_at)", None),
         };
-        let condition = format!("#status <> :ended AND #status = :current AND {}", joined_guard.0);
+        let condition = format!(
+            "#status <> :ended AND #status = :current AND {}",
+            joined_guard.0
+        );
         let mut values = vec![
             (":ended", s("ended")),
             (":current", s(&current.status)),

@@ -10,7 +10,12 @@ const KEEP_SECONDS: i64 = 7 * 86_400;
 
 impl Db {
     /// Claims an event id; false if it was processed before.
-    pub async fn claim_webhook_event(&self, event_id: &str, event: &str, now: UnixTime) -> Result<bool, ApiError> {
+    pub async fn claim_webhook_event(
+        &self,
+        event_id: &str,
+        event: &str,
+        now: UnixTime,
+    ) -> Result<bool, ApiError> {
         let res = self
             .client
             .put_item()
@@ -25,7 +30,14 @@ impl Db {
             .await;
         match res {
             Ok(_) => Ok(true),
-            Err(e) if matches!(e.as_service_error(), Some(PutItemError::ConditionalCheckFailedException(_))) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(unavailable("PutItem")(e)),
         }
     }

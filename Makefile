@@ -1,0 +1,35 @@
+# voicegate — see README.md. Every target installs what it needs on first run.
+.PHONY: dev test sms build lambdas sam-build fmt clippy bench tools clean
+
+dev: ## Run the whole API locally on 127.0.0.1:3000 (emulator on 127.0.0.1:4566)
+	scripts/dev.sh
+
+test: ## fmt, clippy, cfn-lint and every test against a private emulator
+	scripts/test.sh
+
+sms: ## Print the local SMS outbox (what `make dev` has "sent")
+	@scripts/emulator.sh sms $${LOCAL_AWS_PORT:-4566}
+
+build: ## Debug build of every crate
+	cargo build --workspace
+
+lambdas: ## Release arm64 Lambda binaries with cargo-lambda (target/lambda/<name>/bootstrap)
+	scripts/lambdas.sh
+
+sam-build: ## sam build (cargo-lambda per function), ready for `sam deploy --guided`
+	scripts/lambdas.sh --sam
+
+bench: ## Latency and memory of the hot paths against the emulator
+	scripts/bench.sh
+
+tools: ## Install the local tools into .tools/
+	scripts/tools.sh
+
+fmt:
+	cargo fmt --all
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf .tools .local target

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the project's tools into .tools/ (idempotent; reinstalls only when a
+# pinned requirements file changes). Needs only python3 (3.11+) and npm.
+#   .tools/moto     moto server, the local AWS emulator (DynamoDB, SNS, Secrets Manager)
+#   .tools/lint     cfn-lint for template.yaml
+#   .tools/livekit  LiveKit's Python SDK for cross-checking tokens in tests
+#   tests/livekit/node_modules  LiveKit's Node SDKs (server SDK, client TokenSource)
+# Usage: scripts/tools.sh [moto] [lint] [livekit] [node]   (no argument: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .tools
+
+venv() { # name requirements-file
+  local dir=".tools/$1" req="$2"
+  local stamp="$dir/.installed-$(sha256sum "$req" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  echo "tools: installing $1 from $req" >&2
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+  touch "$stamp"
+}
+
+node_deps() {
+  local stamp="tests/livekit/node_modules/.installed-$(sha256sum tests/livekit/package-lock.json | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  echo "tools: installing LiveKit Node SDKs" >&2
+  (cd tests/livekit && npm ci --silent --no-audit --no-fund --loglevel=error)
+  touch "$stamp"
+}
+
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(moto lint livekit node)
+for t in "${want[@]}"; do
+  case "$t" in
+    moto) venv moto infra/tools/moto-requirements.txt ;;
+    lint) venv lint infra/tools/lint-requirements.txt ;;
+    livekit) venv livekit tests/livekit/requirements.txt ;;
+    node) node_deps ;;
+    *) echo "tools: unknown tool $t" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,372 @@
+//! SMS one-time codes: request limits, verification, races, MFA login.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use voicegate_tests::{spawn_all, TestApp};
+
+async fn request(app: &TestApp, user_id: &str) -> voicegate_tests::Resp {
+    app.post("/auth/otp/request", json!({"user_id": user_id}))
+        .await
+}
+
+async fn verify(app: &TestApp, user_id: &str, otp: &str) -> voicegate_tests::Resp {
+    app.post("/auth/otp/verify", json!({"user_id": user_id, "otp": otp}))
+        .await
+}
+
+fn spoken(code: &str) -> String {
+    let words = [
+        "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    code.bytes()
+        .map(|b| words[(b - b'0') as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn request_and_verify_with_typed_and_spoken_forms() {
+    let app = TestApp::start().await;
+    for (i, (user_form, code_form)) in [
+        ("u001", "digits"),
+        ("you zero zero one", "spoken"),
+        ("U 0 0 1", "spaced"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        if i > 0 {
+            app.clock.advance(31);
+        }
+        let r = request(&app, user_form).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        assert_eq!(
+            r.json(),
+            json!({"status": "sent", "channel": "sms", "expires_in": 300, "resend_after": 30})
+        );
+        let sms = app.sms_to_user("u001").await;
+        assert_eq!(sms.len(), i + 1);
+        let text = sms.last().unwrap();
+        let code = &text[..6];
+        assert_eq!(
+            text,
+            &format!("{code} is your verification code. It expires in 5 minutes.")
+        );
+        let presented = match *code_form {
+            "digits" => code.to_owned(),
+            "spoken" => spoken(code),
+            _ => format!("{} {}", &code[..3], &code[3..]),
+        };
+        let r = verify(&app, "u zero zero one", &presented).await;
+        assert_eq!(r.status, 200, "{code_form}: {}", r.text);
+        let tokens = r.json();
+        assert_eq!(tokens["user"]["user_id"], "u001");
+        assert_eq!(
+            voicegate_tests::jwt_payload(tokens["access_token"].as_str().unwrap())["amr"],
+            json!(["otp", "sms"])
+        );
+        // Spent: the same code does not work twice.
+        assert_eq!(verify(&app, "u001", code).await.status, 401);
+    }
+    // Stored only as a keyed hash.
+    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    assert!(!format!("{item:?}").contains(&app.latest_code("u001").await));
+}
+
+#[tokio::test]
+async fn unknown_users_get_the_same_answers_and_no_sms() {
+    let app = TestApp::start().await;
+    let real = request(&app, "u001").await;
+    let ghost = request(&app, "u999").await;
+    assert_eq!((real.status, ghost.status), (202, 202));
+    assert_eq!(real.text, ghost.text);
+    let names = |r: &voicegate_tests::Resp| {
+        let mut v: Vec<String> = r
+            .headers
+            .keys()
+            .map(|k| k.to_string())
+            .filter(|k| k != "date")
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&real), names(&ghost));
+    assert_eq!(app.sms_to_user("u001").await.len(), 1);
+
+    // Verifying: a wrong code for a real user reads exactly like any code for an unknown one.
+    let wrong = verify(&app, "u001", "000000").await;
+    let ghost = verify(&app, "u999", "000000").await;
+    let nothing_pending = verify(&app, "u003", "000000").await;
+    assert_eq!(wrong.problem_code(), "otp_invalid");
+    assert_eq!(
+        wrong.body_without_request_id(),
+        ghost.body_without_request_id()
+    );
+    assert_eq!(
+        wrong.body_without_request_id(),
+        nothing_pending.body_without_request_id()
+    );
+    assert_eq!(wrong.json()["attempts_remaining"], 2);
+}
+
+#[tokio::test]
+async fn three_wrong_codes_kill_the_code() {
+    let app = TestApp::start().await;
+    request(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    let r = verify(&app, "u001", wrong).await;
+    assert_eq!(
+        (r.status, r.json()["attempts_remaining"].as_i64()),
+        (401, Some(2))
+    );
+    let r = verify(&app, "u001", wrong).await;
+    assert_eq!(
+        (
+            r.problem_code().as_str(),
+            r.json()["attempts_remaining"].as_i64()
+        ),
+        ("otp_invalid", Some(1))
+    );
+    let r = verify(&app, "u001", wrong).await;
+    assert_eq!(r.problem_code(), "otp_attempts_exceeded");
+    // Dead even for the right code.
+    let r = verify(&app, "u001", &code).await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (401, "otp_attempts_exceeded")
+    );
+}
+
+#[tokio::test]
+async fn codes_expire_after_five_minutes_by_their_own_timestamp() {
+    let app = TestApp::start().await;
+    request(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    app.clock.advance(300);
+    // The item is still in the table; its timestamp decides.
+    assert!(app.item("OTP#u001", "OTP").await.is_some());
+    let r = verify(&app, "u001", &code).await;
+    assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_expired"));
+}
+
+#[tokio::test]
+async fn a_new_request_replaces_the_previous_code() {
+    let app = TestApp::start().await;
+    request(&app, "u001").await;
+    let first = app.latest_code("u001").await;
+    app.clock.advance(30);
+    assert_eq!(request(&app, "u001").await.status, 202);
+    let second = app.latest_code("u001").await;
+    if first != second {
+        assert_eq!(
+            verify(&app, "u001", &first).await.problem_code(),
+            "otp_invalid"
+        );
+    }
+    assert_eq!(verify(&app, "u001", &second).await.status, 200);
+}
+
+#[tokio::test]
+async fn cooldown_and_hourly_limits() {
+    let app = TestApp::start().await;
+    assert_eq!(request(&app, "u001").await.status, 202);
+    let r = request(&app, "u001").await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
+    // Other users are not held back.
+    assert_eq!(request(&app, "u003").await.status, 202);
+    for _ in 0..4 {
+        app.clock.advance(30);
+        assert_eq!(request(&app, "u001").await.status, 202);
+    }
+    app.clock.advance(30);
+    let r = request(&app, "u001").await;
+    assert_eq!(r.status, 429, "sixth in an hour");
+    let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 30 && retry <= 3600, "{retry}");
+    assert_eq!(app.sms_to_user("u001").await.len(), 5);
+    app.clock.advance(retry);
+    assert_eq!(request(&app, "u001").await.status, 202);
+}
+
+/// 20 per source IP per hour, keyed on API Gateway's source IP: a client
+/// rotating `X-Forwarded-For` does not escape it.
+#[tokio::test]
+async fn per_ip_limit_ignores_forwarded_for() {
+    let app = TestApp::start().await;
+    for i in 0..20 {
+        let r = app
+            .post_raw(
+                "/auth/otp/request",
+                Some("application/json"),
+                format!(r#"{{"user_id":"u9{i:03}"}}"#).into_bytes(),
+                &[("x-forwarded-for", &format!("10.0.0.{i}"))],
+            )
+            .await;
+        assert_eq!(r.status, 202, "{i}: {}", r.text);
+    }
+    let r = app
+        .post_raw(
+            "/auth/otp/request",
+            Some("application/json"),
+            br#"{"user_id":"u8000"}"#.to_vec(),
+            &[("x-forwarded-for", "10.9.9.9")],
+        )
+        .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    assert!(r.header("retry-after").is_some());
+}
+
+#[tokio::test]
+async fn parallel_wrong_attempts_all_count() {
+    let app = Arc::new(TestApp::start().await);
+    request(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    let wrong = if code == "999999" { "888888" } else { "999999" };
+    let futs = (0..10)
+        .map(|_| {
+            let app = app.clone();
+            async move { verify(&app, "u001", wrong).await.status }
+        })
+        .collect();
+    let statuses = spawn_all(futs).await;
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    // The code took exactly its 3 attempts, no more.
+    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    assert_eq!(item["attempts"].as_n().unwrap(), "3");
+    // And all 10 failures reached the account-level counter: verification is blocked.
+    let r = verify(&app, "u001", &code).await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+}
+
+#[tokio::test]
+async fn of_parallel_right_attempts_exactly_one_wins() {
+    let app = Arc::new(TestApp::start().await);
+    request(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    let futs = (0..10)
+        .map(|_| {
+            let (app, code) = (app.clone(), code.clone());
+            async move { verify(&app, "u001", &code).await.status }
+        })
+        .collect();
+    let statuses = spawn_all(futs).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn account_failures_survive_resends_and_success_clears_them() {
+    let app = TestApp::start().await;
+    let mut wrong_tries = 0;
+    // 9 failures spread over several codes.
+    while wrong_tries < 9 {
+        request(&app, "u001").await;
+        let code = app.latest_code("u001").await;
+        let wrong = if code == "123123" { "321321" } else { "123123" };
+        for _ in 0..3.min(9 - wrong_tries) {
+            verify(&app, "u001", wrong).await;
+            wrong_tries += 1;
+        }
+        app.clock.advance(31);
+    }
+    // A success clears the counter...
+    request(&app, "u001").await;
+    assert_eq!(
+        verify(&app, "u001", &app.latest_code("u001").await)
+            .await
+            .status,
+        200
+    );
+    // ...so 9 more failures still do not block.
+    for _ in 0..3 {
+        app.clock.advance(31);
+        request(&app, "u001").await;
+        for _ in 0..3 {
+            assert_eq!(verify(&app, "u001", "000001").await.status, 401);
+        }
+    }
+    // The 10th failure in the window blocks verification for its remainder.
+    app.clock.advance(31);
+    request(&app, "u001").await;
+    assert_eq!(verify(&app, "u001", "000001").await.status, 401);
+    let code = app.latest_code("u001").await;
+    let r = verify(&app, "u001", &code).await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    let retry: i64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(retry > 80_000 && retry <= 86_400, "{retry}");
+}
+
+#[tokio::test]
+async fn sns_failure_is_503_and_leaves_no_usable_code() {
+    let app = TestApp::builder()
+        .sns_endpoint("http://127.0.0.1:9")
+        .start()
+        .await;
+    // A code that was pending before stays dead too: the new request replaced it.
+    let r = request(&app, "u001").await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (503, "service_unavailable")
+    );
+    assert!(
+        !r.text.to_lowercase().contains("sns") && !r.text.contains("127.0.0.1"),
+        "{}",
+        r.text
+    );
+    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    assert_ne!(item["status"].as_s().unwrap(), "active");
+    // Whatever code one tries, there is no pending code.
+    let r = verify(&app, "u001", "123456").await;
+    assert_eq!(r.problem_code(), "otp_invalid");
+}
+
+#[tokio::test]
+async fn mfa_login_needs_the_sms_code() {
+    let app = TestApp::start().await;
+    let creds = json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "platform": "mobile"});
+    let r = app.post("/auth/login", creds.clone()).await;
+    assert_eq!((r.status, r.problem_code().as_str()), (401, "mfa_required"));
+    let code = app.latest_code("u002").await;
+
+    // Wrong password with a code: invalid credentials, no new SMS.
+    let r = app.post("/auth/login", json!({"email": "jane@example.com", "password": "not-her-passphrase", "otp_code": code})).await;
+    assert_eq!(r.problem_code(), "invalid_credentials");
+    assert_eq!(app.sms_to_user("u002").await.len(), 1);
+
+    // A wrong code counts against the code.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut with_wrong = creds.clone();
+    with_wrong["otp_code"] = json!(wrong);
+    let r = app.post("/auth/login", with_wrong).await;
+    assert_eq!(
+        (
+            r.problem_code().as_str(),
+            r.json()["attempts_remaining"].as_i64()
+        ),
+        ("otp_invalid", Some(2))
+    );
+
+    let mut with_code = creds.clone();
+    with_code["otp_code"] = json!(spoken(&code));
+    let r = app.post("/auth/login", with_code).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let claims = voicegate_tests::jwt_payload(r.json()["access_token"].as_str().unwrap());
+    assert_eq!(claims["two_factor_verified"], true);
+    assert_eq!(claims["platform"], "mobile");
+    let amr = claims["amr"].as_array().unwrap();
+    for m in ["pwd", "otp", "mfa"] {
+        assert!(amr.contains(&json!(m)), "{amr:?} lacks {m}");
+    }
+}

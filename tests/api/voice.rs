@@ -1,0 +1,531 @@
+//! Connection details, voice sessions, LiveKit webhooks and admin tokens,
+//! with every LiveKit token checked by LiveKit's own SDKs.
+
+use serde_json::{json, Value};
+use voicegate_tests::{
+    livekit_node_verify, livekit_python_verify, livekit_token_source, livekit_webhook_auth,
+    TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
+};
+
+async fn details(app: &TestApp, token: &str, body: Value) -> voicegate_tests::Resp {
+    app.post_auth("/connection-details", token, body).await
+}
+
+#[tokio::test]
+async fn connection_details_token_is_what_livekit_sdks_verify() {
+    let app = TestApp::start().await;
+    let token = app.john_token().await;
+    let r = details(&app, &token, json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let d = r.json();
+    assert_eq!(d["server_url"], "ws://127.0.0.1:7880");
+    assert_eq!(d["serverUrl"], d["server_url"]);
+    assert_eq!(d["participantToken"], d["participant_token"]);
+    assert_eq!(d["roomName"], d["room_name"]);
+    assert_eq!(d["participantName"], "John Doe");
+    let room = d["room_name"].as_str().unwrap();
+    let rest = room.strip_prefix("voice_assistant_room_").expect(room);
+    let (secs, random) = rest.split_once('_').unwrap();
+    assert!(secs.parse::<i64>().is_ok() && random.len() >= 16, "{room}");
+    let session_id = d["session_id"].as_str().unwrap();
+
+    let lk = d["participant_token"].as_str().unwrap();
+    let py = livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
+        .await
+        .expect("python SDK verifies");
+    assert_eq!(py["identity"], "voice_assistant_user_u001");
+    assert_eq!(py["name"], "John Doe");
+    let v = &py["raw_video"];
+    assert_eq!(v["roomJoin"], true);
+    assert_eq!(v["room"], room);
+    assert_eq!(v["canSubscribe"], true);
+    assert_eq!(v["canPublish"], true);
+    assert_eq!(v["canPublishData"], true);
+    assert_eq!(v["canPublishSources"], json!(["microphone"]));
+    assert!(v.get("roomAdmin").is_none());
+    let meta: Value = serde_json::from_str(py["metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        meta,
+        json!({"user_id": "u001", "email": "john@example.com", "user_name": "John Doe", "roles": ["customer"],
+               "permissions": ["read", "transact", "configure"], "session_type": "voice_assistant",
+               "session_id": session_id, "platform": "web", "two_factor_verified": false})
+    );
+    let attrs = &py["attributes"];
+    assert_eq!(attrs["user_id"], "u001");
+    assert_eq!(attrs["session_id"], session_id);
+    assert_eq!(attrs["session_type"], "voice_assistant");
+    assert_eq!(attrs["permissions"], "read,transact,configure");
+    assert_eq!(attrs["two_factor_verified"], "false");
+    assert_eq!(attrs["platform"], "web");
+    assert_eq!(
+        py["room_config"]["agents"][0]["agent_name"],
+        "banking-assistant"
+    );
+    let ttl = py["exp"].as_i64().unwrap() - py["nbf"].as_i64().unwrap();
+    assert!((895..=905).contains(&ttl), "{ttl}");
+
+    let node = livekit_node_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
+        .await
+        .expect("node SDK verifies");
+    assert_eq!(node["sub"], "voice_assistant_user_u001");
+    assert_eq!(node["video"]["canPublishSources"], json!(["microphone"]));
+    assert_eq!(
+        node["roomConfig"]["agents"][0]["agentName"],
+        "banking-assistant"
+    );
+    // A wrong secret does not verify.
+    assert!(
+        livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, "not-the-secret")
+            .await
+            .is_err()
+    );
+
+    // The voice session is recorded and listed by user.
+    let sessions = app
+        .state
+        .db
+        .voice_sessions_of(&voicegate::types::UserId::parse("u001").unwrap(), 10)
+        .await
+        .unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].session_id, session_id);
+    assert_eq!(sessions[0].status, "issued");
+    assert_eq!(sessions[0].room_name, room);
+    assert_eq!(sessions[0].expires_at - sessions[0].started_at, 3600);
+    let item = app
+        .item(&format!("VOICE#{session_id}"), "VOICE")
+        .await
+        .unwrap();
+    let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    assert_eq!(ttl - sessions[0].started_at, 90 * 86_400);
+}
+
+#[tokio::test]
+async fn livekit_client_token_source_works_unchanged() {
+    let app = TestApp::start().await;
+    let token = app.john_token().await;
+    let url = app.url("/connection-details");
+    let headers = json!({"Authorization": format!("Bearer {token}")});
+    let got = livekit_token_source(&url, headers.clone(), json!({}))
+        .await
+        .expect("TokenSource.endpoint");
+    assert_eq!(got["serverUrl"], "ws://127.0.0.1:7880");
+    let lk = got["participantToken"].as_str().unwrap();
+    livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
+        .await
+        .unwrap();
+    // Asking for an allowed agent through the SDK's own option.
+    let got = livekit_token_source(
+        &url,
+        headers.clone(),
+        json!({"agentName": "banking-assistant"}),
+    )
+    .await
+    .unwrap();
+    let py = livekit_python_verify(
+        got["participantToken"].as_str().unwrap(),
+        LOCAL_LIVEKIT_KEY,
+        LOCAL_LIVEKIT_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        py["room_config"]["agents"][0]["agent_name"],
+        "banking-assistant"
+    );
+    // The SDK surfaces a refusal as an error.
+    assert!(livekit_token_source(
+        &url,
+        headers,
+        json!({"participantIdentity": "someone-else"})
+    )
+    .await
+    .is_err());
+}
+
+#[tokio::test]
+async fn client_chosen_identity_room_and_agents_are_refused() {
+    let app = TestApp::builder()
+        .env("AGENT_ALLOWLIST", "banking-assistant,fraud-desk")
+        .start()
+        .await;
+    let token = app.john_token().await;
+    for field in [
+        "room_name",
+        "participant_identity",
+        "participant_name",
+        "participant_metadata",
+    ] {
+        let r = details(&app, &token, json!({ field: "mine" })).await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (400, "invalid_request"),
+            "{field}"
+        );
+        assert!(r.json()["detail"].as_str().unwrap().contains(field));
+    }
+    let r = details(
+        &app,
+        &token,
+        json!({"participant_attributes": {"role": "admin"}}),
+    )
+    .await;
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("participant_attributes"));
+    let r = details(
+        &app,
+        &token,
+        json!({"room_config": {"agents": [{"agent_name": "evil-agent"}]}}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (400, "invalid_request")
+    );
+    // Empty values are what SDKs send for unset fields; they are fine.
+    let r = details(&app, &token, json!({"room_name": "", "participant_attributes": {}, "room_config": {"agents": [{"agent_name": "fraud-desk", "metadata": "{\"lang\":\"en\"}"}]}})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let py = livekit_python_verify(
+        r.json()["participant_token"].as_str().unwrap(),
+        LOCAL_LIVEKIT_KEY,
+        LOCAL_LIVEKIT_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(py["room_config"]["agents"][0]["agent_name"], "fraud-desk");
+    assert_eq!(
+        py["room_config"]["agents"][0]["metadata"],
+        "{\"lang\":\"en\"}"
+    );
+    // No token, no details.
+    let r = app.post("/connection-details", json!({})).await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (401, "invalid_token")
+    );
+}
+
+#[tokio::test]
+async fn mfa_state_reaches_the_room() {
+    let app = TestApp::start().await;
+    let creds = json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "platform": "voice"});
+    assert_eq!(app.post("/auth/login", creds.clone()).await.status, 401);
+    let mut with_code = creds;
+    with_code["otp_code"] = json!(app.latest_code("u002").await);
+    let t = app.post("/auth/login", with_code).await.json();
+    let d = details(&app, t["access_token"].as_str().unwrap(), json!({}))
+        .await
+        .json();
+    let py = livekit_python_verify(
+        d["participant_token"].as_str().unwrap(),
+        LOCAL_LIVEKIT_KEY,
+        LOCAL_LIVEKIT_SECRET,
+    )
+    .await
+    .unwrap();
+    assert_eq!(py["attributes"]["two_factor_verified"], "true");
+    assert_eq!(py["attributes"]["platform"], "voice");
+}
+
+fn event(kind: &str, id: &str, room: &str, identity: Option<&str>, at: i64) -> String {
+    let mut e = json!({"event": kind, "id": id, "createdAt": at.to_string(), "room": {"sid": "RM_x", "name": room}});
+    if let Some(identity) = identity {
+        e["participant"] = json!({"sid": "PA_x", "identity": identity, "state": "ACTIVE"});
+    }
+    e.to_string()
+}
+
+async fn deliver(app: &TestApp, body: &str, auth: Option<&str>) -> voicegate_tests::Resp {
+    let mut headers = Vec::new();
+    if let Some(a) = auth {
+        headers.push(("authorization", a));
+    }
+    app.post_raw(
+        "/livekit/webhook",
+        Some("application/webhook+json"),
+        body.as_bytes().to_vec(),
+        &headers,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn webhooks_move_sessions_idempotently() {
+    use voicegate::clock::Clock;
+    let app = TestApp::start().await;
+    let d = details(&app, &app.john_token().await, json!({}))
+        .await
+        .json();
+    let (room, sid) = (
+        d["room_name"].as_str().unwrap(),
+        d["session_id"].as_str().unwrap(),
+    );
+    let me = "voice_assistant_user_u001";
+
+    app.clock.advance(5);
+    let joined = event(
+        "participant_joined",
+        "EV_join",
+        room,
+        Some(me),
+        app.clock.now(),
+    );
+    let r = deliver(
+        &app,
+        &joined,
+        Some(&livekit_webhook_auth(&joined, LOCAL_LIVEKIT_SECRET, 300).await),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let s = app.state.db.voice_session(sid).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.joined_at),
+        ("active", Some(app.clock.now()))
+    );
+
+    // An agent joining is not the caller.
+    let agent = event(
+        "participant_joined",
+        "EV_agent",
+        room,
+        Some("agent-AJ_1"),
+        app.clock.now(),
+    );
+    assert_eq!(
+        deliver(
+            &app,
+            &agent,
+            Some(&livekit_webhook_auth(&agent, LOCAL_LIVEKIT_SECRET, 300).await)
+        )
+        .await
+        .json()["status"],
+        "ignored"
+    );
+
+    app.clock.advance(125);
+    let left = event(
+        "participant_left",
+        "EV_left",
+        room,
+        Some(me),
+        app.clock.now(),
+    );
+    let auth = livekit_webhook_auth(&left, LOCAL_LIVEKIT_SECRET, 300).await;
+    assert_eq!(
+        deliver(&app, &left, Some(&auth)).await.json()["status"],
+        "applied"
+    );
+    let s = app.state.db.voice_session(sid).await.unwrap().unwrap();
+    assert_eq!(
+        (s.status.as_str(), s.duration_seconds, s.ended_at),
+        ("ended", Some(125), Some(app.clock.now()))
+    );
+
+    // Retried delivery and a later room_finished change nothing.
+    app.clock.advance(60);
+    let r = deliver(&app, &left, Some(&auth)).await;
+    assert_eq!(
+        (r.status, r.json()["status"].as_str()),
+        (200, Some("duplicate"))
+    );
+    let finished = event("room_finished", "EV_fin", room, None, app.clock.now());
+    deliver(
+        &app,
+        &finished,
+        Some(&livekit_webhook_auth(&finished, LOCAL_LIVEKIT_SECRET, 300).await),
+    )
+    .await;
+    assert_eq!(app.state.db.voice_session(sid).await.unwrap().unwrap(), s);
+
+    // A replayed join cannot reopen an ended session.
+    let rejoin = event(
+        "participant_joined",
+        "EV_join2",
+        room,
+        Some(me),
+        app.clock.now(),
+    );
+    deliver(
+        &app,
+        &rejoin,
+        Some(&livekit_webhook_auth(&rejoin, LOCAL_LIVEKIT_SECRET, 300).await),
+    )
+    .await;
+    assert_eq!(
+        app.state
+            .db
+            .voice_session(sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "ended"
+    );
+}
+
+#[tokio::test]
+async fn room_finished_ends_a_session_nobody_joined() {
+    use voicegate::clock::Clock;
+    let app = TestApp::start().await;
+    let d = details(&app, &app.john_token().await, json!({}))
+        .await
+        .json();
+    app.clock.advance(600);
+    let body = event(
+        "room_finished",
+        "EV_1",
+        d["room_name"].as_str().unwrap(),
+        None,
+        app.clock.now(),
+    );
+    deliver(
+        &app,
+        &body,
+        Some(&livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await),
+    )
+    .await;
+    let s = app
+        .state
+        .db
+        .voice_session(d["session_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.status.as_str(), s.duration_seconds), ("ended", Some(0)));
+}
+
+#[tokio::test]
+async fn webhook_signatures_are_checked() {
+    let app = TestApp::start().await;
+    let d = details(&app, &app.john_token().await, json!({}))
+        .await
+        .json();
+    let body = event(
+        "participant_joined",
+        "EV_x",
+        d["room_name"].as_str().unwrap(),
+        Some("voice_assistant_user_u001"),
+        1,
+    );
+    let good = livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await;
+    let cases = [
+        ("missing", body.clone(), None),
+        (
+            "wrong secret",
+            body.clone(),
+            Some(livekit_webhook_auth(&body, "another-secret", 300).await),
+        ),
+        (
+            "body changed",
+            body.replace("EV_x", "EV_y"),
+            Some(good.clone()),
+        ),
+        (
+            "expired",
+            body.clone(),
+            Some(livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, -120).await),
+        ),
+        ("garbage", body.clone(), Some("not-a-jwt".to_owned())),
+    ];
+    for (what, body, auth) in cases {
+        let r = deliver(&app, &body, auth.as_deref()).await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (401, "invalid_token"),
+            "{what}"
+        );
+    }
+    let s = app
+        .state
+        .db
+        .voice_session(d["session_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.status, "issued", "a refused webhook changed state");
+    assert_eq!(deliver(&app, &body, Some(&good)).await.status, 200);
+}
+
+#[tokio::test]
+async fn admin_tokens_by_kind() {
+    let app = TestApp::start().await;
+    let admin = app.login("ada@example.com", "ada-admin-passphrase").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expect: [(&str, Value); 6] = [
+        (
+            "participant",
+            json!({"canPublish": true, "canSubscribe": true, "canPublishData": true}),
+        ),
+        ("admin", json!({"roomAdmin": true, "canPublish": true})),
+        (
+            "view_only",
+            json!({"canPublish": false, "canSubscribe": true, "canPublishData": false, "hidden": true}),
+        ),
+        (
+            "camera_only",
+            json!({"canPublishSources": ["camera"], "canPublishData": false}),
+        ),
+        (
+            "microphone_only",
+            json!({"canPublishSources": ["microphone"], "canPublishData": false}),
+        ),
+        ("agent", json!({"agent": true, "canPublishData": true})),
+    ];
+    for (kind, grants) in expect {
+        let r = app
+            .post_auth("/admin/livekit-tokens", &admin, json!({"identity": "ops-1", "room_name": "support", "kind": kind, "ttl_seconds": 600, "metadata": "m"}))
+            .await;
+        assert_eq!(r.status, 200, "{kind}: {}", r.text);
+        let body = r.json();
+        assert_eq!(body["server_url"], "ws://127.0.0.1:7880");
+        let py = livekit_python_verify(
+            body["participant_token"].as_str().unwrap(),
+            LOCAL_LIVEKIT_KEY,
+            LOCAL_LIVEKIT_SECRET,
+        )
+        .await
+        .unwrap();
+        assert_eq!(py["identity"], "ops-1");
+        assert_eq!(py["metadata"], "m");
+        assert_eq!(py["raw_video"]["room"], "support");
+        assert_eq!(py["raw_video"]["roomJoin"], true);
+        for (k, v) in grants.as_object().unwrap() {
+            assert_eq!(&py["raw_video"][k], v, "{kind}.{k}");
+        }
+        if kind == "agent" {
+            assert_eq!(py["kind"], "agent");
+        }
+        let ttl = py["exp"].as_i64().unwrap() - py["nbf"].as_i64().unwrap();
+        assert!((595..=605).contains(&ttl), "{ttl}");
+    }
+    for ttl in [59, 86_401] {
+        let r = app.post_auth("/admin/livekit-tokens", &admin, json!({"identity": "a", "room_name": "r", "kind": "participant", "ttl_seconds": ttl})).await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (400, "invalid_request"),
+            "{ttl}"
+        );
+    }
+    let r = app
+        .post_auth(
+            "/admin/livekit-tokens",
+            &admin,
+            json!({"identity": "a", "room_name": "r", "kind": "superuser", "ttl_seconds": 60}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    // A customer is forbidden.
+    let r = app
+        .post_auth(
+            "/admin/livekit-tokens",
+            &app.john_token().await,
+            json!({"identity": "a", "room_name": "r", "kind": "admin", "ttl_seconds": 60}),
+        )
+        .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (403, "forbidden"));
+}
