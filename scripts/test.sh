@@ -19,5 +19,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml"
 .tools/lint/bin/cfn-lint template.yaml
 echo "== cargo test"
+log=".local/test-$port.log"
+set +e
 VOICEGATE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port" \
-  cargo test --workspace --no-fail-fast -- --test-threads "${TEST_THREADS:-8}"
+  cargo test --workspace --no-fail-fast -- --test-threads "${TEST_THREADS:-8}" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run (cargo prints one per test binary).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"

@@ -5,7 +5,10 @@
 #   .tools/lint     cfn-lint for template.yaml
 #   .tools/livekit  LiveKit's Python SDK for cross-checking tokens in tests
 #   tests/livekit/node_modules  LiveKit's Node SDKs (server SDK, client TokenSource)
-# Usage: scripts/tools.sh [moto] [lint] [livekit] [node]   (no argument: all)
+#   .tools/lambda   cargo-lambda (with zig) for arm64 Lambda builds   (only when asked for)
+#   .tools/sam      AWS SAM CLI                                       (only when asked for)
+# Usage: scripts/tools.sh [moto] [lint] [livekit] [node] [lambda] [sam]
+#        (no argument: what `make test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .tools
@@ -37,6 +40,8 @@ for t in "${want[@]}"; do
     lint) venv lint infra/tools/lint-requirements.txt ;;
     livekit) venv livekit tests/livekit/requirements.txt ;;
     node) node_deps ;;
+    lambda) venv lambda infra/tools/lambda-requirements.txt ;;
+    sam) venv sam infra/tools/sam-requirements.txt ;;
     *) echo "tools: unknown tool $t" >&2; exit 2 ;;
   esac
 done
