@@ -189,3 +189,104 @@ ZGzbX830Fn5KV2exQavciTdgiEKhRANCAARmo12LcZViv7OeRpEnlLaJG6RBQ2dd
 cnkw8VzERSz8r3KdxJ40/sMJ/WU9ybyQGj6ngxgagkP1Pz9PgHFRKpt+
 -----END PRIVATE KEY-----
 ";
+
+/// Rotation through Secrets Manager: a new key listed first signs once the
+/// per-container cache (5 minutes) has expired; the old key keeps verifying
+/// and stays in the JWKS.
+#[tokio::test]
+async fn signing_keys_rotate_through_the_secret_within_five_minutes() {
+    let app = TestApp::start().await;
+    let old_token = app.john_token().await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&old_token)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("k1")
+    );
+
+    let sm =
+        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    let id = &app.state.config.app_secret_id;
+    let current: Value = serde_json::from_str(
+        &sm.get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap(),
+    )
+    .unwrap();
+    let seed = current["seed"].as_str().unwrap();
+    let rotated = json!({"signing_keys": [{"kid": "k2", "seed": "n".repeat(64)}, {"kid": "k1", "seed": seed}], "otp_pepper_seed": seed});
+    sm.put_secret_value()
+        .secret_id(id)
+        .secret_string(rotated.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    // Still cached.
+    app.clock.advance(299);
+    assert_eq!(
+        jsonwebtoken::decode_header(&app.john_token().await)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("k1")
+    );
+    app.clock.advance(1);
+    let new_token = app.john_token().await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&new_token)
+            .unwrap()
+            .kid
+            .as_deref(),
+        Some("k2")
+    );
+    assert_eq!(app.get("/auth/me", Some(&old_token)).await.status, 200);
+    assert_eq!(app.get("/auth/me", Some(&new_token)).await.status, 200);
+    let jwks = app.get("/.well-known/jwks.json", None).await.json();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["k2", "k1"]);
+}
+
+/// The secret gone (or unreadable): after the cache expires, routes that need
+/// keys fail closed with 503, and nothing about the cause reaches the client.
+#[tokio::test]
+async fn unusable_secret_fails_closed() {
+    let app = TestApp::start().await;
+    let token = app.john_token().await;
+    let sm =
+        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    sm.delete_secret()
+        .secret_id(&app.state.config.app_secret_id)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .unwrap();
+    // Within the cache lifetime the cached keys still serve.
+    assert_eq!(app.get("/auth/me", Some(&token)).await.status, 200);
+    app.clock.advance(300);
+    for r in [
+        app.get("/.well-known/jwks.json", None).await,
+        app.get("/auth/me", Some(&token)).await,
+    ] {
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (503, "service_unavailable")
+        );
+        assert!(
+            !r.text.contains("ResourceNotFound")
+                && !r.text.contains(&app.state.config.app_secret_id),
+            "{}",
+            r.text
+        );
+    }
+}

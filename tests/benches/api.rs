@@ -1,0 +1,138 @@
+//! `make bench`: latency of the hot paths through the local server against the
+//! emulator, and the process's peak memory. Numbers, not assertions: compare
+//! runs by eye or in CI artefacts. Login for an unknown email and for a wrong
+//! password should cost about the same (one argon2id verification each).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use voicegate_tests::TestApp;
+
+fn report(name: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize].as_secs_f64() * 1000.0;
+    println!(
+        "{name:<34} n={:<4} p50={:>7.2} ms  p95={:>7.2} ms  max={:>7.2} ms",
+        samples.len(),
+        pct(0.5),
+        pct(0.95),
+        pct(1.0)
+    );
+}
+
+async fn time<F, Fut>(n: usize, mut f: F) -> Vec<Duration>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = u16>,
+{
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let start = Instant::now();
+        let status = f(i).await;
+        out.push(start.elapsed());
+        assert!(status < 500, "server error {status} during the benchmark");
+    }
+    out
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let app = &TestApp::start().await;
+    let token = app.john_token().await;
+
+    report(
+        "GET /health",
+        time(n, |_| async { app.get("/health", None).await.status }).await,
+    );
+    report(
+        "GET /.well-known/jwks.json",
+        time(n, |_| async {
+            app.get("/.well-known/jwks.json", None).await.status
+        })
+        .await,
+    );
+    report(
+        "GET /auth/me",
+        time(n, |_| async {
+            app.get("/auth/me", Some(&token)).await.status
+        })
+        .await,
+    );
+    report(
+        "POST /auth/login (right password)",
+        time(n, |_| async {
+            app.post(
+                "/auth/login",
+                json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+            )
+            .await
+            .status
+        })
+        .await,
+    );
+    report(
+        "POST /auth/login (wrong password)",
+        time(n, |i| {
+            async move {
+                // At most 4 failures per window, so the lockout never kicks in.
+                if i % 4 == 0 {
+                    app.clock.advance(901);
+                }
+                app.post(
+                    "/auth/login",
+                    json!({"email": "john@example.com", "password": "definitely-wrong"}),
+                )
+                .await
+                .status
+            }
+        })
+        .await,
+    );
+    report(
+        "POST /auth/login (unknown email)",
+        time(n, |i| async move {
+            app.post(
+                "/auth/login",
+                json!({"email": format!("ghost{i}@example.com"), "password": "definitely-wrong"}),
+            )
+            .await
+            .status
+        })
+        .await,
+    );
+    report(
+        "POST /connection-details",
+        time(n, |_| async {
+            app.post_auth("/connection-details", &token, json!({}))
+                .await
+                .status
+        })
+        .await,
+    );
+    report(
+        "POST /auth/otp/request",
+        time(n, |i| async move {
+            app.clock.advance(31);
+            app.post("/auth/otp/request", json!({"user_id": format!("u7{i:04}")}))
+                .await
+                .status
+        })
+        .await,
+    );
+    if let Some(kib) = peak_rss_kib() {
+        println!(
+            "peak resident memory of the bench process (app + client): {} MiB",
+            kib / 1024
+        );
+    }
+}
