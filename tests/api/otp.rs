@@ -81,17 +81,7 @@ async fn unknown_users_get_the_same_answers_and_no_sms() {
     let ghost = request(&app, "u999").await;
     assert_eq!((real.status, ghost.status), (202, 202));
     assert_eq!(real.text, ghost.text);
-    let names = |r: &voicegate_tests::Resp| {
-        let mut v: Vec<String> = r
-            .headers
-            .keys()
-            .map(|k| k.to_string())
-            .filter(|k| k != "date")
-            .collect();
-        v.sort();
-        v
-    };
-    assert_eq!(names(&real), names(&ghost));
+    assert_eq!(real.header_names(), ghost.header_names());
     assert_eq!(app.sms_to_user("u001").await.len(), 1);
 
     // Verifying: a wrong code for a real user reads exactly like any code for an unknown one.
@@ -369,4 +359,26 @@ async fn mfa_login_needs_the_sms_code() {
     for m in ["pwd", "otp", "mfa"] {
         assert!(amr.contains(&json!(m)), "{amr:?} lacks {m}");
     }
+}
+
+#[tokio::test]
+async fn users_without_a_phone_get_the_same_answer_and_no_sms() {
+    let app = TestApp::start().await;
+    let reg = app
+        .post(
+            "/auth/register",
+            json!({"email": "nophone@example.com", "password": "no phone on file", "full_name": "No Phone"}),
+        )
+        .await;
+    assert_eq!(reg.status, 201, "{}", reg.text);
+    let uid = reg.json()["user"]["user_id"].as_str().unwrap().to_owned();
+    let with_phone = request(&app, "u001").await;
+    let without = request(&app, &uid).await;
+    assert_eq!(
+        (without.status, without.text.as_str()),
+        (202, with_phone.text.as_str())
+    );
+    // Nothing can verify: there is no code anyone knows.
+    let r = verify(&app, &uid, "123456").await;
+    assert_eq!(r.problem_code(), "otp_invalid");
 }

@@ -213,6 +213,18 @@ impl Resp {
         doc["code"].as_str().unwrap().to_owned()
     }
 
+    /// Header names, sorted, without `date` (for comparing two answers).
+    pub fn header_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .headers
+            .keys()
+            .map(|k| k.to_string())
+            .filter(|k| k != "date")
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The body without its per-request id, for comparing two answers.
     pub fn body_without_request_id(&self) -> Value {
         let mut v = self.json();

@@ -8,7 +8,9 @@
 
 use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 
-use super::{get_n, is_conditional_failure, n, old_item_of_update, s, unavailable, Db};
+use super::{
+    get_n, is_conditional_failure, n, old_item_of_update, s, unavailable, update_applied, Db,
+};
 use crate::clock::UnixTime;
 use crate::error::ApiError;
 
@@ -129,11 +131,7 @@ impl Db {
             .expression_attribute_values(":old_start", n(old_start))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("UpdateItem")(e)),
-        }
+        update_applied(res)
     }
 
     /// The usage of a window, or `None` when there is no open window.
@@ -177,11 +175,8 @@ impl Db {
             .expression_attribute_values(":ttl", n(until + 60))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable("UpdateItem")(e)),
-        }
+        // A longer lock already in place is just as good.
+        update_applied(res).map(|_| ())
     }
 
     /// Seconds left on a lock, if `key` is locked now.

@@ -82,6 +82,21 @@ pub fn is_conditional_failure<R>(
     )
 }
 
+/// The outcome of a conditional UpdateItem: `true` when it was applied,
+/// `false` when its condition failed; any other failure is an outage.
+pub fn update_applied<T, R>(
+    res: Result<T, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
+) -> Result<bool, ApiError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_conditional_failure(&e) => Ok(false),
+        Err(e) => Err(unavailable("UpdateItem")(e)),
+    }
+}
+
 /// The item DynamoDB returned with a failed condition (ReturnValuesOnConditionCheckFailure=ALL_OLD).
 pub fn old_item_of_update<R>(
     err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
     b, get_bool, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s,
-    unavailable, Db, Item,
+    unavailable, update_applied, Db, Item,
 };
 use crate::clock::UnixTime;
 use crate::error::ApiError;
@@ -139,11 +139,7 @@ impl Db {
             .expression_attribute_values(":cid", s(challenge_id))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("UpdateItem")(e)),
-        }
+        update_applied(res)
     }
 
     /// Reserves one attempt on the user's active, unexpired challenge.

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 
 use super::{
     b, get_bool, get_list, get_n, get_s, is_conditional_failure, n, old_item_of_update, require, s,
-    unavailable, Db, Item,
+    unavailable, update_applied, Db, Item,
 };
 use crate::clock::UnixTime;
 use crate::error::ApiError;
@@ -179,10 +179,6 @@ impl Db {
             .expression_attribute_values(":reason", s(reason))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("UpdateItem")(e)),
-        }
+        update_applied(res)
     }
 }

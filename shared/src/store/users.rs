@@ -139,6 +139,9 @@ impl Db {
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>, ApiError> {
         let Some(guard) = self.get(&email_pk(email), "EMAIL").await? else {
+            // Same number of reads as for a known email, so response time does
+            // not tell whether an account exists.
+            self.get("USER#", "PROFILE").await?;
             return Ok(None);
         };
         let id = require(get_s(&guard, "user_id"), "email", "user_id")?;

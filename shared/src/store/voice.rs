@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{get_n, get_s, is_conditional_failure, n, require, s, unavailable, Db, Item};
+use super::{get_n, get_s, n, require, s, unavailable, update_applied, Db, Item};
 use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::types::UserId;
@@ -185,10 +185,6 @@ impl Db {
         for (k, v) in values {
             req = req.expression_attribute_values(*k, v.clone());
         }
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_conditional_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("UpdateItem")(e)),
-        }
+        update_applied(req.send().await)
     }
 }
