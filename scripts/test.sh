@@ -18,6 +18,8 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml"
 .tools/lint/bin/cfn-lint template.yaml
+echo "== cargo build (function binaries, run as Lambda by the tests)"
+cargo build --workspace --bins --quiet
 echo "== cargo test"
 log=".local/test-$port.log"
 set +e

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod edge;
+mod lambdas;
 mod logs;
 mod otp;
 mod tokens;

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 use voicegate_tests::{
-    livekit_node_verify, livekit_python_verify, livekit_token_source, livekit_webhook_auth,
-    TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
+    livekit_node_verify, livekit_python_verify, livekit_token_source, livekit_verified,
+    livekit_webhook_auth, TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
 };
 
 async fn details(app: &TestApp, token: &str, body: Value) -> voicegate_tests::Resp {
@@ -31,9 +31,7 @@ async fn connection_details_token_is_what_livekit_sdks_verify() {
     let session_id = d["session_id"].as_str().unwrap();
 
     let lk = d["participant_token"].as_str().unwrap();
-    let py = livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
-        .await
-        .expect("python SDK verifies");
+    let py = livekit_verified(lk).await;
     assert_eq!(py["identity"], "voice_assistant_user_u001");
     assert_eq!(py["name"], "John Doe");
     let v = &py["raw_video"];
@@ -112,9 +110,7 @@ async fn livekit_client_token_source_works_unchanged() {
         .expect("TokenSource.endpoint");
     assert_eq!(got["serverUrl"], "ws://127.0.0.1:7880");
     let lk = got["participantToken"].as_str().unwrap();
-    livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
-        .await
-        .unwrap();
+    livekit_verified(lk).await;
     // Asking for an allowed agent through the SDK's own option.
     let got = livekit_token_source(
         &url,
@@ -123,13 +119,7 @@ async fn livekit_client_token_source_works_unchanged() {
     )
     .await
     .unwrap();
-    let py = livekit_python_verify(
-        got["participantToken"].as_str().unwrap(),
-        LOCAL_LIVEKIT_KEY,
-        LOCAL_LIVEKIT_SECRET,
-    )
-    .await
-    .unwrap();
+    let py = livekit_verified(got["participantToken"].as_str().unwrap()).await;
     assert_eq!(
         py["room_config"]["agents"][0]["agent_name"],
         "banking-assistant"
@@ -188,13 +178,7 @@ async fn client_chosen_identity_room_and_agents_are_refused() {
     // Empty values are what SDKs send for unset fields; they are fine.
     let r = details(&app, &token, json!({"room_name": "", "participant_attributes": {}, "room_config": {"agents": [{"agent_name": "fraud-desk", "metadata": "{\"lang\":\"en\"}"}]}})).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let py = livekit_python_verify(
-        r.json()["participant_token"].as_str().unwrap(),
-        LOCAL_LIVEKIT_KEY,
-        LOCAL_LIVEKIT_SECRET,
-    )
-    .await
-    .unwrap();
+    let py = livekit_verified(r.json()["participant_token"].as_str().unwrap()).await;
     assert_eq!(py["room_config"]["agents"][0]["agent_name"], "fraud-desk");
     assert_eq!(
         py["room_config"]["agents"][0]["metadata"],
@@ -219,13 +203,7 @@ async fn mfa_state_reaches_the_room() {
     let d = details(&app, t["access_token"].as_str().unwrap(), json!({}))
         .await
         .json();
-    let py = livekit_python_verify(
-        d["participant_token"].as_str().unwrap(),
-        LOCAL_LIVEKIT_KEY,
-        LOCAL_LIVEKIT_SECRET,
-    )
-    .await
-    .unwrap();
+    let py = livekit_verified(d["participant_token"].as_str().unwrap()).await;
     assert_eq!(py["attributes"]["two_factor_verified"], "true");
     assert_eq!(py["attributes"]["platform"], "voice");
 }
@@ -483,13 +461,7 @@ async fn admin_tokens_by_kind() {
         assert_eq!(r.status, 200, "{kind}: {}", r.text);
         let body = r.json();
         assert_eq!(body["server_url"], "ws://127.0.0.1:7880");
-        let py = livekit_python_verify(
-            body["participant_token"].as_str().unwrap(),
-            LOCAL_LIVEKIT_KEY,
-            LOCAL_LIVEKIT_SECRET,
-        )
-        .await
-        .unwrap();
+        let py = livekit_verified(body["participant_token"].as_str().unwrap()).await;
         assert_eq!(py["identity"], "ops-1");
         assert_eq!(py["metadata"], "m");
         assert_eq!(py["raw_video"]["room"], "support");

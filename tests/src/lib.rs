@@ -5,6 +5,8 @@
 //!
 //! `make test` starts the emulator and sets `VOICEGATE_TEST_AWS_ENDPOINT`.
 
+pub mod runtime_api;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -367,6 +369,26 @@ impl TestApp {
         self.state.db.get(pk, sk).await.expect("get item")
     }
 
+    /// The environment a deployed function of this app would get (template.yaml's
+    /// variables), pointed at the emulator.
+    pub fn lambda_env(&self) -> Vec<(String, String)> {
+        let c = &self.state.config;
+        [
+            ("TABLE_NAME", c.table_name.as_str()),
+            ("APP_SECRET_ID", c.app_secret_id.as_str()),
+            ("LIVEKIT_SECRET_ID", c.livekit_secret_id.as_str()),
+            ("LIVEKIT_URL", c.livekit_url.as_str()),
+            ("AWS_ENDPOINT_URL", self.emulator.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("RUST_LOG", "info"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
     /// Every item of this app's table, as debug text (for "never stored in clear" checks).
     pub async fn table_dump(&self) -> String {
         let out = self
@@ -433,6 +455,14 @@ pub async fn livekit_python_verify(token: &str, key: &str, secret: &str) -> Resu
         &json!({"api_key": key, "api_secret": secret, "token": token}),
     )
     .await
+}
+
+/// Claims of a token minted with the local LiveKit credentials, as the Python
+/// SDK verifies them; panics if the SDK refuses the token.
+pub async fn livekit_verified(token: &str) -> Value {
+    livekit_python_verify(token, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
+        .await
+        .unwrap_or_else(|e| panic!("LiveKit's Python SDK refused our token: {e}"))
 }
 
 /// Verifies a LiveKit token with the Node `livekit-server-sdk` TokenVerifier.

@@ -1,0 +1,90 @@
+//! The function binaries as Lambda runs them: each gets an API Gateway event
+//! from the Runtime API and answers through lambda_http, configured only by
+//! the environment template.yaml sets.
+
+use serde_json::Value;
+use voicegate_tests::runtime_api::invoke;
+use voicegate_tests::{repo_root, TestApp};
+
+fn event(name: &str) -> String {
+    std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()
+}
+
+fn body(resp: &Value) -> Value {
+    serde_json::from_str(resp["body"].as_str().expect("body")).expect("JSON body")
+}
+
+#[tokio::test]
+async fn health_function_answers_its_event() {
+    let app = TestApp::start().await;
+    let resp = invoke("health", &app.lambda_env(), &event("health.json"))
+        .await
+        .unwrap();
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    assert_eq!(body(&resp)["status"], "ok");
+    let raw: Value = serde_json::from_str(&event("health.json")).unwrap();
+    assert_eq!(
+        resp["headers"]["x-request-id"],
+        raw["requestContext"]["requestId"]
+    );
+    // JWKS is the health function's too; login is not.
+    assert_eq!(
+        invoke("health", &app.lambda_env(), &event("jwks.json"))
+            .await
+            .unwrap()["statusCode"],
+        200
+    );
+    assert_eq!(
+        invoke("health", &app.lambda_env(), &event("login.json"))
+            .await
+            .unwrap()["statusCode"],
+        404
+    );
+}
+
+#[tokio::test]
+async fn login_function_logs_john_in_against_dynamodb_and_secrets() {
+    let app = TestApp::start().await;
+    let resp = invoke("login", &app.lambda_env(), &event("login.json"))
+        .await
+        .unwrap();
+    assert_eq!(resp["statusCode"], 200, "{resp}");
+    let tokens = body(&resp);
+    assert_eq!(tokens["user"]["user_id"], "u001");
+    // The token the Lambda signed is accepted by the rest of the product.
+    assert_eq!(
+        app.get("/auth/me", tokens["access_token"].as_str())
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn otp_request_function_sends_the_sms() {
+    let app = TestApp::start().await;
+    let resp = invoke("otp-request", &app.lambda_env(), &event("otp-request.json"))
+        .await
+        .unwrap();
+    assert_eq!(resp["statusCode"], 202, "{resp}");
+    let raw: Value = serde_json::from_str(&event("otp-request.json")).unwrap();
+    let user: Value = serde_json::from_str(raw["body"].as_str().unwrap()).unwrap();
+    let user_id = voicegate::types::UserId::parse(user["user_id"].as_str().unwrap()).unwrap();
+    assert_eq!(app.sms_to_user(user_id.as_str()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_function_without_its_configuration_refuses_to_start() {
+    let app = TestApp::start().await;
+    let env: Vec<_> = app
+        .lambda_env()
+        .into_iter()
+        .filter(|(k, _)| k != "TABLE_NAME")
+        .collect();
+    let exited = invoke("health", &env, &event("health.json"))
+        .await
+        .unwrap_err();
+    // Fails fast at init, saying what is missing (and nothing secret).
+    assert!(!exited.success);
+    assert!(exited.stderr.contains("TABLE_NAME"), "{}", exited.stderr);
+}

@@ -1,0 +1,146 @@
+//! A stand-in for the Lambda Runtime API, so the real function binaries
+//! (their `main.rs`: telemetry, state from the environment, lambda_http) can
+//! be run as Lambda runs them: the binary polls `invocation/next`, gets one
+//! API Gateway event, and posts its response back.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+
+/// The debug build of a function binary (`make test` builds them first).
+pub fn function_binary(name: &str) -> PathBuf {
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| crate::repo_root().join("target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `make test` (it builds the function binaries)",
+        path.display()
+    );
+    path
+}
+
+/// Runs function binary `name` for one invocation with `event` (an API Gateway
+/// HTTP API event as JSON) and the given environment; returns the response
+/// document the binary posted to the Runtime API, or how the process ended
+/// if it exited instead.
+pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result<Value, Exited> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Bytes>();
+    let done_tx = Arc::new(Mutex::new(Some(done_tx)));
+    let event = Bytes::from(event.to_owned());
+    let served = Arc::new(Mutex::new(false));
+
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (event, served, done_tx) = (event.clone(), served.clone(), done_tx.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |req: hyper::Request<Incoming>| {
+                    let (event, served, done_tx) = (event.clone(), served.clone(), done_tx.clone());
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        if path == NEXT {
+                            let first = !std::mem::replace(&mut *served.lock().unwrap(), true);
+                            if !first {
+                                // One invocation per run: later polls wait until the process is killed.
+                                std::future::pending::<()>().await;
+                            }
+                            let deadline = std::time::SystemTime::now()
+                                .duration_since(std::time::UNIX_EPOCH)
+                                .unwrap()
+                                .as_millis()
+                                + 30_000;
+                            let resp = hyper::Response::builder()
+                                .header("content-type", "application/json")
+                                .header("lambda-runtime-aws-request-id", "test-invocation-1")
+                                .header("lambda-runtime-deadline-ms", deadline.to_string())
+                                .header(
+                                    "lambda-runtime-invoked-function-arn",
+                                    "arn:aws:lambda:us-east-1:000000000000:function:test",
+                                )
+                                .body(Full::new(event))
+                                .unwrap();
+                            return Ok::<_, hyper::Error>(resp);
+                        }
+                        let body = req.into_body().collect().await?.to_bytes();
+                        if path.ends_with("/response") || path.ends_with("/error") {
+                            if let Some(tx) = done_tx.lock().unwrap().take() {
+                                let _ = tx.send(body);
+                            }
+                        }
+                        Ok(hyper::Response::builder()
+                            .status(202)
+                            .body(Full::new(Bytes::new()))
+                            .unwrap())
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+
+    let mut child = tokio::process::Command::new(function_binary(name))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn function binary");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::select! {
+            posted = done_rx => Ok(posted.expect("runtime stand-in stopped")),
+            status = child.wait() => Err(status.expect("wait")),
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{name} neither answered nor exited within 60 s"));
+    let _ = child.kill().await;
+    server.abort();
+    match outcome {
+        Ok(body) => Ok(serde_json::from_slice(&body).expect("response document is JSON")),
+        Err(status) => {
+            use tokio::io::AsyncReadExt;
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            Err(Exited {
+                success: status.success(),
+                stderr: text,
+            })
+        }
+    }
+}
+
+/// A function process that ended without answering (e.g. failed at init, as
+/// Lambda reports `Runtime.ExitError`).
+#[derive(Debug)]
+pub struct Exited {
+    pub success: bool,
+    pub stderr: String,
+}
