@@ -3,6 +3,13 @@
 use serde_json::json;
 use voicegate_tests::{spawn_all, TestApp};
 
+/// The status of one password login attempt.
+async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
+    app.post("/auth/login", json!({"email": email, "password": password}))
+        .await
+        .status
+}
+
 fn register_body(email: &str) -> serde_json::Value {
     json!({"email": email, "password": "a long enough password", "full_name": "Grace Hopper", "phone_number": "+15555550199"})
 }
@@ -173,22 +180,12 @@ async fn unknown_emails_lock_the_same_way() {
     let app = TestApp::start().await;
     for _ in 0..5 {
         assert_eq!(
-            app.post(
-                "/auth/login",
-                json!({"email": "ghost@example.com", "password": "whatever-it-is"})
-            )
-            .await
-            .status,
+            login_status(&app, "ghost@example.com", "whatever-it-is").await,
             401
         );
     }
     assert_eq!(
-        app.post(
-            "/auth/login",
-            json!({"email": "ghost@example.com", "password": "whatever-it-is"})
-        )
-        .await
-        .status,
+        login_status(&app, "ghost@example.com", "whatever-it-is").await,
         429
     );
 }
@@ -197,21 +194,12 @@ async fn unknown_emails_lock_the_same_way() {
 async fn success_resets_the_failure_count() {
     let app = TestApp::start().await;
     for _ in 0..4 {
-        app.post(
-            "/auth/login",
-            json!({"email": "john@example.com", "password": "nope-nope-nope"}),
-        )
-        .await;
+        login_status(&app, "john@example.com", "nope-nope-nope").await;
     }
     app.login("john@example.com", "correct-horse-battery").await;
     for _ in 0..4 {
         assert_eq!(
-            app.post(
-                "/auth/login",
-                json!({"email": "john@example.com", "password": "nope-nope-nope"})
-            )
-            .await
-            .status,
+            login_status(&app, "john@example.com", "nope-nope-nope").await,
             401
         );
     }

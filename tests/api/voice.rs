@@ -230,6 +230,12 @@ async fn deliver(app: &TestApp, body: &str, auth: Option<&str>) -> voicegate_tes
     .await
 }
 
+/// Delivers `body` with the signature LiveKit would send (made by its Python SDK).
+async fn deliver_signed(app: &TestApp, body: &str) -> voicegate_tests::Resp {
+    let auth = livekit_webhook_auth(body, LOCAL_LIVEKIT_SECRET, 300).await;
+    deliver(app, body, Some(&auth)).await
+}
+
 #[tokio::test]
 async fn webhooks_move_sessions_idempotently() {
     use voicegate::clock::Clock;
@@ -251,12 +257,7 @@ async fn webhooks_move_sessions_idempotently() {
         Some(me),
         app.clock.now(),
     );
-    let r = deliver(
-        &app,
-        &joined,
-        Some(&livekit_webhook_auth(&joined, LOCAL_LIVEKIT_SECRET, 300).await),
-    )
-    .await;
+    let r = deliver_signed(&app, &joined).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let s = app.state.db.voice_session(sid).await.unwrap().unwrap();
     assert_eq!(
@@ -273,13 +274,7 @@ async fn webhooks_move_sessions_idempotently() {
         app.clock.now(),
     );
     assert_eq!(
-        deliver(
-            &app,
-            &agent,
-            Some(&livekit_webhook_auth(&agent, LOCAL_LIVEKIT_SECRET, 300).await)
-        )
-        .await
-        .json()["status"],
+        deliver_signed(&app, &agent).await.json()["status"],
         "ignored"
     );
 
@@ -310,12 +305,7 @@ async fn webhooks_move_sessions_idempotently() {
         (200, Some("duplicate"))
     );
     let finished = event("room_finished", "EV_fin", room, None, app.clock.now());
-    deliver(
-        &app,
-        &finished,
-        Some(&livekit_webhook_auth(&finished, LOCAL_LIVEKIT_SECRET, 300).await),
-    )
-    .await;
+    deliver_signed(&app, &finished).await;
     assert_eq!(app.state.db.voice_session(sid).await.unwrap().unwrap(), s);
 
     // A replayed join cannot reopen an ended session.
@@ -326,12 +316,7 @@ async fn webhooks_move_sessions_idempotently() {
         Some(me),
         app.clock.now(),
     );
-    deliver(
-        &app,
-        &rejoin,
-        Some(&livekit_webhook_auth(&rejoin, LOCAL_LIVEKIT_SECRET, 300).await),
-    )
-    .await;
+    deliver_signed(&app, &rejoin).await;
     assert_eq!(
         app.state
             .db
@@ -359,12 +344,7 @@ async fn room_finished_ends_a_session_nobody_joined() {
         None,
         app.clock.now(),
     );
-    deliver(
-        &app,
-        &body,
-        Some(&livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await),
-    )
-    .await;
+    deliver_signed(&app, &body).await;
     let s = app
         .state
         .db
