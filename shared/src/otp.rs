@@ -119,46 +119,43 @@ pub async fn issue_code(
     };
     state.db.put_pending_challenge(user, &challenge).await?;
 
-    let Some(phone) = phone else {
-        state
-            .db
-            .activate_challenge(user, &challenge.challenge_id)
-            .await?;
-        audit::record(
-            "otp_sent",
-            Some(user.as_str()),
-            Outcome::Failure,
-            "no_phone_on_file",
-            None,
-        );
-        return Ok(());
-    };
-    if let Err(err) = state.sms.send(phone, &sms_text(&code)).await {
-        // Fail closed: the pending code never becomes usable.
-        let _ = state
-            .db
-            .discard_challenge(user, &challenge.challenge_id)
-            .await;
-        audit::record(
-            "otp_sent",
-            Some(user.as_str()),
-            Outcome::Failure,
-            "sms_failed",
-            Some(&phone.masked()),
-        );
-        return Err(err);
+    if let Some(phone) = phone {
+        if let Err(err) = state.sms.send(phone, &sms_text(&code)).await {
+            // Fail closed: the pending code never becomes usable.
+            let _ = state
+                .db
+                .discard_challenge(user, &challenge.challenge_id)
+                .await;
+            audit::record(
+                "otp_sent",
+                Some(user.as_str()),
+                Outcome::Failure,
+                "sms_failed",
+                Some(&phone.masked()),
+            );
+            return Err(err);
+        }
     }
     state
         .db
         .activate_challenge(user, &challenge.challenge_id)
         .await?;
-    audit::record(
-        "otp_sent",
-        Some(user.as_str()),
-        Outcome::Success,
-        "sms",
-        Some(&phone.masked()),
-    );
+    match phone {
+        Some(phone) => audit::record(
+            "otp_sent",
+            Some(user.as_str()),
+            Outcome::Success,
+            "sms",
+            Some(&phone.masked()),
+        ),
+        None => audit::record(
+            "otp_sent",
+            Some(user.as_str()),
+            Outcome::Failure,
+            "no_phone_on_file",
+            None,
+        ),
+    }
     Ok(())
 }
 

@@ -100,6 +100,7 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
     // Keyed by email, known or not, so a lock says nothing about whether the
     // account exists.
     let lock_key = format!("login#{}", body.email);
+    let failures_key = format!("login_failures#{}", body.email);
     if let Some(retry_after) = state.db.locked_for(&lock_key, now).await? {
         audit::record("login", None, Outcome::Locked, "account_locked", None);
         return Err(ApiError::RateLimited { retry_after });
@@ -113,11 +114,7 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
         (user, _) => {
             let failures = state
                 .db
-                .count(
-                    &format!("login_failures#{}", body.email),
-                    FAILED_LOGIN_WINDOW_SECONDS,
-                    now,
-                )
+                .count(&failures_key, FAILED_LOGIN_WINDOW_SECONDS, now)
                 .await?;
             let user_id = user.as_ref().map(|u| u.user_id.as_str());
             if failures >= MAX_FAILED_LOGINS {
@@ -170,10 +167,7 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
             platform: body.platform,
         }
     };
-    state
-        .db
-        .clear_window(&format!("login_failures#{}", body.email))
-        .await?;
+    state.db.clear_window(&failures_key).await?;
     audit::record(
         "login",
         Some(user.user_id.as_str()),

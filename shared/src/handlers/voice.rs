@@ -305,7 +305,7 @@ async fn apply_event(
     } else {
         now
     };
-    let (applied, what) = match event.event.as_str() {
+    let (updated, what) = match event.event.as_str() {
         "participant_joined" if caller => (
             state.db.mark_voice_joined(&session_id, at).await?,
             "voice_session_joined",
@@ -320,21 +320,17 @@ async fn apply_event(
         ),
         _ => return Ok(false),
     };
-    if applied {
-        let user_id = state
-            .db
-            .voice_session(&session_id)
-            .await?
-            .map(|s| s.user_id);
-        audit::record(
-            what,
-            user_id.as_deref(),
-            Outcome::Success,
-            &event.event,
-            Some(&format!("session_id={session_id}")),
-        );
-    }
-    Ok(applied)
+    let Some(session) = updated else {
+        return Ok(false);
+    };
+    audit::record(
+        what,
+        Some(&session.user_id),
+        Outcome::Success,
+        &event.event,
+        Some(&format!("session_id={session_id}")),
+    );
+    Ok(true)
 }
 
 #[cfg(test)]

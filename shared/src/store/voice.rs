@@ -3,9 +3,9 @@
 //! Status moves issued → active → ended by conditional updates, so late or
 //! repeated webhook deliveries cannot move a session backwards.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::{get_n, get_s, n, require, s, unavailable, update_applied, Db, Item};
+use super::{get_n, get_s, is_conditional_failure, n, require, s, unavailable, Db, Item};
 use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::types::UserId;
@@ -112,12 +112,13 @@ impl Db {
         out.items().iter().map(VoiceSession::from_item).collect()
     }
 
-    /// issued → active. False when the session is unknown or already past `issued`.
+    /// issued → active; the session as it now is, or `None` when it is unknown
+    /// or already past `issued`.
     pub async fn mark_voice_joined(
         &self,
         session_id: &str,
         at: UnixTime,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Option<VoiceSession>, ApiError> {
         self.transition(
             session_id,
             "SET #status = :active, joined_at = :at",
@@ -132,10 +133,14 @@ impl Db {
     }
 
     /// issued/active → ended with its duration, counted from the join (or,
-    /// for a session nobody joined, zero). False when unknown or already ended.
-    pub async fn mark_voice_ended(&self, session_id: &str, at: UnixTime) -> Result<bool, ApiError> {
+    /// for a session nobody joined, zero). `None` when unknown or already ended.
+    pub async fn mark_voice_ended(
+        &self,
+        session_id: &str,
+        at: UnixTime,
+    ) -> Result<Option<VoiceSession>, ApiError> {
         let Some(current) = self.voice_session(session_id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let duration = current.joined_at.map_or(0, |joined| (at - joined).max(0));
         // The condition pins the state read above, so a concurrent join or end
@@ -166,13 +171,15 @@ impl Db {
         .await
     }
 
+    /// Applies a conditional update; the updated session, or `None` when the
+    /// condition did not hold.
     async fn transition(
         &self,
         session_id: &str,
         update: &str,
         condition: &str,
         values: &[(&str, AttributeValue)],
-    ) -> Result<bool, ApiError> {
+    ) -> Result<Option<VoiceSession>, ApiError> {
         let mut req = self
             .client
             .update_item()
@@ -181,10 +188,18 @@ impl Db {
             .key("sk", s("VOICE"))
             .update_expression(update)
             .condition_expression(format!("attribute_exists(pk) AND {condition}"))
-            .expression_attribute_names("#status", "status");
+            .expression_attribute_names("#status", "status")
+            .return_values(ReturnValue::AllNew);
         for (k, v) in values {
             req = req.expression_attribute_values(*k, v.clone());
         }
-        update_applied(req.send().await)
+        match req.send().await {
+            Ok(out) => out
+                .attributes
+                .map(|item| VoiceSession::from_item(&item))
+                .transpose(),
+            Err(e) if is_conditional_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable("UpdateItem")(e)),
+        }
     }
 }
