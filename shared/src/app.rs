@@ -26,13 +26,16 @@ pub enum Route {
     Me,
     OtpRequest,
     OtpVerify,
+    PhoneChange,
+    PhoneVerify,
+    PhoneVerifyResend,
     ConnectionDetails,
     LiveKitWebhook,
     AdminLiveKitTokens,
 }
 
 impl Route {
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 15] = [
         Route::Health,
         Route::Jwks,
         Route::Register,
@@ -42,6 +45,9 @@ impl Route {
         Route::Me,
         Route::OtpRequest,
         Route::OtpVerify,
+        Route::PhoneChange,
+        Route::PhoneVerify,
+        Route::PhoneVerifyResend,
         Route::ConnectionDetails,
         Route::LiveKitWebhook,
         Route::AdminLiveKitTokens,
@@ -65,6 +71,9 @@ impl Route {
             Route::Me => "/auth/me",
             Route::OtpRequest => "/auth/otp/request",
             Route::OtpVerify => "/auth/otp/verify",
+            Route::PhoneChange => "/auth/phone",
+            Route::PhoneVerify => "/auth/phone/verify",
+            Route::PhoneVerifyResend => "/auth/phone/verify/resend",
             Route::ConnectionDetails => "/connection-details",
             Route::LiveKitWebhook => "/livekit/webhook",
             Route::AdminLiveKitTokens => "/admin/livekit-tokens",

@@ -1,6 +1,7 @@
 //! Auth sessions and the tokens they issue, and bearer authentication.
 
 use base64::Engine;
+use hmac::{Hmac, Mac};
 use lambda_http::Request;
 use rand::RngCore;
 use serde::Serialize;
@@ -9,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::audit::{self, Outcome};
 use crate::error::ApiError;
 use crate::http::bearer_token;
+use crate::secrets::Secrets;
 use crate::state::AppState;
 use crate::store::sessions::AuthSession;
 use crate::store::users::User;
@@ -53,17 +55,30 @@ pub struct Proof {
     pub platform: Option<Platform>,
 }
 
-/// A refresh token is `<sid>.<256 random bits, base64url>`; only its SHA-256
-/// is stored. The sid only finds the session; the random part is the secret.
+/// A refresh token is `<sid>.<256 bits, base64url>`; only its SHA-256 is
+/// stored. The sid only finds the session; the rest is the secret. A
+/// session's first token is random; each next one is derived from the one it
+/// replaces with a keyed PRF, so a client retrying a refresh whose answer it
+/// lost can be given the same successor again without the server ever
+/// storing a token.
 pub fn new_refresh_token(sid: &str) -> (String, String) {
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
-    let token = format!(
-        "{sid}.{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
+    let token = format!("{sid}.{}", b64url(&secret));
     let hash = refresh_hash(&token);
     (token, hash)
+}
+
+/// The token that replaces `presented` (HMAC-SHA256 under a secret key):
+/// unpredictable without the key, the same every time for the same token.
+pub fn successor_token(key: &[u8; 32], sid: &str, presented: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(presented.as_bytes());
+    format!("{sid}.{}", b64url(&mac.finalize().into_bytes()))
+}
+
+fn b64url(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 pub fn refresh_hash(token: &str) -> String {
@@ -86,12 +101,15 @@ pub fn refresh_token_sid(token: &str) -> Option<&str> {
     (sid_ok && secret_ok).then_some(sid)
 }
 
-/// Starts an auth session for `user` and issues its first token pair.
+/// Starts an auth session for `user` and issues its first token pair. The
+/// access token is signed before the session is written, so a failure leaves
+/// either nothing or a session whose tokens the caller holds.
 pub async fn start_session(
     state: &AppState,
     user: &User,
     proof: Proof,
 ) -> Result<TokenResponse, ApiError> {
+    let secrets = state.secrets().await?;
     let now = state.now();
     let sid = uuid::Uuid::new_v4().simple().to_string();
     let (refresh_token, refresh_hash) = new_refresh_token(&sid);
@@ -99,6 +117,8 @@ pub async fn start_session(
         sid: sid.clone(),
         user_id: user.user_id.clone(),
         refresh_hash,
+        prev_hash: None,
+        rotated_at: None,
         created_at: now,
         expires_at: now + state.config.refresh_token_ttl.as_secs() as i64,
         revoked_at: None,
@@ -106,18 +126,26 @@ pub async fn start_session(
         platform: proof.platform,
         two_factor_verified: proof.two_factor_verified,
     };
+    let response = token_response(state, &secrets, user, &session, refresh_token)?;
     state.db.create_session(&session).await?;
-    token_response(state, user, &session, refresh_token).await
+    audit::record(
+        "token_issued",
+        Some(user.user_id.as_str()),
+        Outcome::Success,
+        "issued",
+        Some(&format!("sid={}", session.sid)),
+    );
+    Ok(response)
 }
 
 /// Signs an access token for a live session and packs the token response.
-pub async fn token_response(
+pub fn token_response(
     state: &AppState,
+    secrets: &Secrets,
     user: &User,
     session: &AuthSession,
     refresh_token: String,
 ) -> Result<TokenResponse, ApiError> {
-    let secrets = state.secrets().await?;
     let now = state.now();
     let ttl = state.config.access_token_ttl.as_secs();
     let claims = AccessClaims {
@@ -137,14 +165,7 @@ pub async fn token_response(
         amr: session.amr.clone(),
         two_factor_verified: session.two_factor_verified,
     };
-    let access_token = tokens::sign(&secrets, &claims)?;
-    audit::record(
-        "token_issued",
-        Some(user.user_id.as_str()),
-        Outcome::Success,
-        "issued",
-        Some(&format!("sid={}", session.sid)),
-    );
+    let access_token = tokens::sign(secrets, &claims)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -194,6 +215,12 @@ mod tests {
         let sid = uuid::Uuid::new_v4().simple().to_string();
         let (a, ha) = new_refresh_token(&sid);
         let (b, hb) = new_refresh_token(&sid);
+        // Successors look like any token, differ per token and per key, and repeat.
+        let next = successor_token(&[1; 32], &sid, &a);
+        assert_eq!(refresh_token_sid(&next), Some(sid.as_str()));
+        assert_eq!(next, successor_token(&[1; 32], &sid, &a));
+        assert_ne!(next, successor_token(&[2; 32], &sid, &a));
+        assert_ne!(next, successor_token(&[1; 32], &sid, &b));
         assert_ne!(a, b);
         assert_ne!(ha, hb);
         assert_eq!(refresh_token_sid(&a), Some(sid.as_str()));

@@ -20,6 +20,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("second factor required")]
     MfaRequired,
+    #[error("password required")]
+    PasswordRequired,
     #[error("one-time code invalid")]
     OtpInvalid { attempts_remaining: u32 },
     #[error("one-time code expired")]
@@ -34,6 +36,8 @@ pub enum ApiError {
     Forbidden,
     #[error("email taken")]
     EmailTaken,
+    #[error("phone number serves too many accounts")]
+    PhoneLimitReached,
     #[error("registration disabled")]
     RegistrationDisabled,
     #[error("not found")]
@@ -44,7 +48,20 @@ pub enum ApiError {
     Internal(#[source] Cause),
 }
 
+/// What a client should wait before retrying after a 503: dependencies that
+/// fail are usually throttled or briefly unreachable.
+pub const UNAVAILABLE_RETRY_AFTER_SECONDS: u64 = 2;
+
 impl ApiError {
+    /// Seconds a client should wait before trying again, where that applies.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited { retry_after } => Some((*retry_after).max(1)),
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_SECONDS),
+            _ => None,
+        }
+    }
+
     pub fn invalid(detail: impl Into<String>) -> Self {
         ApiError::InvalidRequest(detail.into())
     }
@@ -65,13 +82,14 @@ impl ApiError {
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             InvalidCredentials
             | MfaRequired
+            | PasswordRequired
             | OtpInvalid { .. }
             | OtpExpired
             | OtpAttemptsExceeded
             | InvalidToken => StatusCode::UNAUTHORIZED,
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Forbidden | RegistrationDisabled => StatusCode::FORBIDDEN,
-            EmailTaken => StatusCode::CONFLICT,
+            EmailTaken | PhoneLimitReached => StatusCode::CONFLICT,
             NotFound => StatusCode::NOT_FOUND,
             Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -87,6 +105,7 @@ impl ApiError {
             PayloadTooLarge => "payload_too_large",
             InvalidCredentials => "invalid_credentials",
             MfaRequired => "mfa_required",
+            PasswordRequired => "password_required",
             OtpInvalid { .. } => "otp_invalid",
             OtpExpired => "otp_expired",
             OtpAttemptsExceeded => "otp_attempts_exceeded",
@@ -94,6 +113,7 @@ impl ApiError {
             InvalidToken => "invalid_token",
             Forbidden => "forbidden",
             EmailTaken => "email_taken",
+            PhoneLimitReached => "phone_limit_reached",
             RegistrationDisabled => "registration_disabled",
             NotFound => "not_found",
             Unavailable(_) => "service_unavailable",
@@ -109,6 +129,7 @@ impl ApiError {
             PayloadTooLarge => "Payload too large",
             InvalidCredentials => "Invalid credentials",
             MfaRequired => "Second factor required",
+            PasswordRequired => "Password required",
             OtpInvalid { .. } => "Invalid code",
             OtpExpired => "Code expired",
             OtpAttemptsExceeded => "Too many attempts",
@@ -116,6 +137,7 @@ impl ApiError {
             InvalidToken => "Invalid token",
             Forbidden => "Forbidden",
             EmailTaken => "Email already registered",
+            PhoneLimitReached => "Phone number limit reached",
             RegistrationDisabled => "Registration disabled",
             NotFound => "Not found",
             Unavailable(_) => "Service unavailable",
@@ -128,10 +150,16 @@ impl ApiError {
         match self {
             InvalidRequest(d) => d.clone(),
             UnsupportedMediaType => "Send the body as application/json.".into(),
-            PayloadTooLarge => "The body is larger than 16 KiB.".into(),
+            PayloadTooLarge => format!(
+                "The body is larger than {} KiB.",
+                crate::http::MAX_BODY_BYTES / 1024
+            ),
             InvalidCredentials => "The email or password is wrong.".into(),
             MfaRequired => {
                 "A verification code was sent by SMS; repeat the login with otp_code.".into()
+            }
+            PasswordRequired => {
+                "This account signs in with its password and a code: use /auth/login.".into()
             }
             OtpInvalid { .. } => "The code is wrong or there is no pending code.".into(),
             OtpExpired => "The code has expired; request a new one.".into(),
@@ -140,6 +168,9 @@ impl ApiError {
             InvalidToken => "The token is missing, invalid, expired or revoked.".into(),
             Forbidden => "The caller is not allowed to do this.".into(),
             EmailTaken => "An account with this email already exists.".into(),
+            PhoneLimitReached => {
+                "This phone number already serves as many accounts as allowed.".into()
+            }
             RegistrationDisabled => "Registration is turned off.".into(),
             NotFound => "No such route.".into(),
             Unavailable(_) => "A dependency is unavailable; try again shortly.".into(),

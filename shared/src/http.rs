@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::ApiError;
+use crate::types::SourceIp;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -23,7 +24,7 @@ pub struct RequestMeta {
     pub request_id: String,
     /// The caller's address from API Gateway's request context. Never taken
     /// from `X-Forwarded-For`, which the client controls.
-    pub source_ip: Option<IpAddr>,
+    pub source_ip: SourceIp,
 }
 
 impl RequestMeta {
@@ -36,19 +37,14 @@ impl RequestMeta {
             .and_then(|c| c.request_id.clone())
             .filter(|id| !id.is_empty() && id.len() <= 128)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let source_ip = ctx
-            .and_then(|c| c.http.source_ip.as_deref())
-            .and_then(|ip| ip.parse().ok());
+        let source_ip = SourceIp::from_addr(
+            ctx.and_then(|c| c.http.source_ip.as_deref())
+                .and_then(|ip| ip.parse::<IpAddr>().ok()),
+        );
         Self {
             request_id,
             source_ip,
         }
-    }
-
-    /// The rate-limit key for the caller's address.
-    pub fn ip_key(&self) -> String {
-        self.source_ip
-            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 }
 
@@ -160,16 +156,24 @@ fn describe_data_error(path: &str, message: &str) -> String {
     format!("{field} {message}.")
 }
 
-/// The bearer token from `Authorization`, if one is present.
+/// The one `Authorization` value of a request. A request carrying several
+/// (or one that API Gateway made by joining several with a comma) has none:
+/// which of them would count is exactly what an attacker wants to choose.
+pub fn single_authorization(req: &Request) -> Option<&str> {
+    let mut values = req.headers().get_all(http::header::AUTHORIZATION).iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() || value.contains(',') {
+        return None;
+    }
+    Some(value.trim())
+}
+
+/// The bearer token from the single `Authorization` header, if there is one.
 pub fn bearer_token(req: &Request) -> Option<&str> {
-    let value = req
-        .headers()
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
+    let (scheme, token) = single_authorization(req)?.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    let plain = !token.is_empty() && !token.contains(char::is_whitespace);
+    (scheme.eq_ignore_ascii_case("bearer") && plain).then_some(token)
 }
 
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
@@ -207,20 +211,14 @@ pub fn problem_response(err: &ApiError, request_id: &str) -> Response<Body> {
         HeaderValue::from_static("application/problem+json"),
     );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    match err {
-        ApiError::InvalidToken => {
-            headers.insert(
-                http::header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(r#"Bearer error="invalid_token""#),
-            );
-        }
-        ApiError::RateLimited { retry_after } => {
-            headers.insert(
-                http::header::RETRY_AFTER,
-                HeaderValue::from((*retry_after).max(1)),
-            );
-        }
-        _ => {}
+    if matches!(err, ApiError::InvalidToken) {
+        headers.insert(
+            http::header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+    }
+    if let Some(seconds) = err.retry_after() {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     resp
 }

@@ -15,13 +15,17 @@ pub mod lambda;
 pub mod livekit;
 pub mod otp;
 pub mod password;
+pub mod phone;
 pub mod secrets;
 pub mod sms;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod text;
+pub mod throttle;
 pub mod tokens;
 pub mod types;
+pub mod vault;
 
 pub use app::{App, Route};
 pub use error::ApiError;

@@ -173,9 +173,19 @@ pub fn verify_webhook(
         .strip_prefix("Bearer ")
         .unwrap_or(authorization)
         .trim();
+    // LiveKit signs webhooks HS256 with `typ: JWT` (or none); anything else,
+    // or a header naming its own key, is refused before the MAC is checked.
+    let header = crate::tokens::CompactHeader::parse(token).ok_or(ApiError::InvalidToken)?;
+    if header.alg != "HS256" || header.typ.as_deref().is_some_and(|t| t != "jwt") {
+        return Err(ApiError::InvalidToken);
+    }
     let claims = TokenVerifier::with_api_key(&creds.api_key, &creds.api_secret)
         .verify(token)
         .map_err(|_| ApiError::InvalidToken)?;
+    // jsonwebtoken checks `iss` only when present; LiveKit always sends it.
+    if claims.iss != creds.api_key {
+        return Err(ApiError::InvalidToken);
+    }
     let claimed = base64::engine::general_purpose::STANDARD
         .decode(claims.sha256.as_bytes())
         .map_err(|_| ApiError::InvalidToken)?;

@@ -1,6 +1,11 @@
 //! One-time codes by SMS: issuing (with its rate limits) and checking (with
-//! per-code attempts and the account-level failure counter). Used by the OTP
-//! routes and by login's second factor.
+//! per-code attempts and the failure counters). Used by the OTP routes,
+//! login's second factor and phone verification.
+//!
+//! Each [`Purpose`] has its own code slot, request limits and failure
+//! counters, so a stranger who knows a user id and burns that user's sign-in
+//! codes cannot block the password-gated second factor or the signed-in
+//! phone verification.
 
 use hmac::{Hmac, Mac};
 use rand::Rng;
@@ -9,43 +14,60 @@ use subtle::ConstantTimeEq;
 
 use crate::audit::{self, Outcome};
 use crate::auth::hex;
-use crate::clock::UnixTime;
 use crate::error::ApiError;
-use crate::http::RequestMeta;
 use crate::state::AppState;
-use crate::store::limits::Window;
-use crate::store::otp::{Challenge, Reservation, MAX_ATTEMPTS};
-use crate::types::{OtpCode, Phone, UserId};
+use crate::store::otp::{Challenge, Reservation, Slot};
+use crate::throttle::{self, Limit};
+use crate::types::{OtpCode, Phone, PhoneIndex, SourceIp, UserId};
 
+/// How long a code can be used.
 pub const CODE_TTL_SECONDS: i64 = 300;
-pub const RESEND_AFTER_SECONDS: i64 = 30;
-const PER_USER_HOURLY: Window = Window {
-    limit: 5,
-    seconds: 3_600,
-};
-const PER_IP_HOURLY: Window = Window {
-    limit: 20,
-    seconds: 3_600,
-};
-const COOLDOWN: Window = Window {
-    limit: 1,
-    seconds: RESEND_AFTER_SECONDS,
-};
-/// Failed codes per user id within `FAILURE_WINDOW_SECONDS` before verification is blocked.
-pub const MAX_FAILURES: i64 = 10;
-pub const FAILURE_WINDOW_SECONDS: i64 = 86_400;
+
+/// What a code proves; each has its own slot, limits and failure counters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// `/auth/otp/*`: sign in with a code alone.
+    SignIn,
+    /// Login's second factor, asked for after a right password.
+    Mfa,
+    /// Proving a phone number belongs to the signed-in user.
+    PhoneVerification,
+}
+
+impl Purpose {
+    /// Names the purpose in keys and audit lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "signin",
+            Purpose::Mfa => "mfa",
+            Purpose::PhoneVerification => "phone",
+        }
+    }
+
+    fn slot(self, user: &UserId) -> Slot<'_> {
+        Slot {
+            owner: user.as_str(),
+            purpose: self.name(),
+        }
+    }
+}
 
 fn sms_text(code: &OtpCode) -> String {
     format!(
-        "{} is your verification code. It expires in 5 minutes.",
-        code.expose()
+        "{} is your verification code. It expires in {} minutes.",
+        code.expose(),
+        CODE_TTL_SECONDS / 60
     )
 }
 
-fn code_mac(pepper: &[u8; 32], challenge_id: &str, code: &OtpCode) -> String {
+/// HMAC-SHA256(pepper, challenge_id, context, code). The context binds a code
+/// to what it was sent for (the phone number being verified), length-prefixed
+/// so no two (context, code) pairs share an input.
+fn code_mac(pepper: &[u8; 32], challenge_id: &str, context: &str, code: &OtpCode) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper).expect("HMAC takes any key length");
     mac.update(challenge_id.as_bytes());
-    mac.update(b":");
+    mac.update(&(context.len() as u64).to_be_bytes());
+    mac.update(context.as_bytes());
     mac.update(code.expose().as_bytes());
     hex(&mac.finalize().into_bytes())
 }
@@ -55,156 +77,196 @@ fn new_code() -> OtpCode {
     OtpCode::from_number(rand::rngs::OsRng.gen_range(0..1_000_000))
 }
 
-async fn limit(
-    state: &AppState,
-    key: String,
-    w: Window,
-    user: &UserId,
-    now: UnixTime,
-) -> Result<(), ApiError> {
-    match state.db.hit(&key, w, now).await? {
-        Ok(_) => Ok(()),
-        Err(retry_after) => {
-            audit::record(
-                "otp_sent",
-                Some(user.as_str()),
-                Outcome::Failure,
-                "rate_limited",
-                None,
-            );
-            Err(ApiError::RateLimited { retry_after })
+/// A code to send.
+pub struct CodeRequest<'a> {
+    pub purpose: Purpose,
+    pub user: &'a UserId,
+    pub source: &'a SourceIp,
+    /// Where to send it. `None` (unknown user, no verified number) stores a
+    /// decoy that can never verify and sends nothing, so every later answer
+    /// is the same as for a real user.
+    pub destination: Option<&'a Phone>,
+    /// The destination's index, for the per-number limit of verification codes.
+    pub destination_index: Option<&'a PhoneIndex>,
+    /// What the code is bound to (see [`code_mac`]).
+    pub context: &'a str,
+}
+
+impl CodeRequest<'_> {
+    fn limits(&self) -> Vec<Limit<'_>> {
+        let mut limits = vec![
+            Limit::CodeResend(self.purpose, self.user),
+            Limit::CodesPerHour(self.purpose, self.user),
+        ];
+        if self.purpose == Purpose::SignIn {
+            limits.push(Limit::SignInCodesPerIp(self.source));
         }
+        if let (Purpose::PhoneVerification, Some(index)) = (self.purpose, self.destination_index) {
+            limits.push(Limit::VerificationCodesPerPhone(index));
+        }
+        limits
     }
 }
 
-/// Applies the request limits, then replaces the user's code with a new one
-/// and texts it to `phone`. With no phone (unknown user id, or no number on
-/// file) a decoy challenge is stored instead and nothing is sent, so every
-/// later answer is the same as for a real user.
-pub async fn issue_code(
-    state: &AppState,
-    meta: &RequestMeta,
-    user: &UserId,
-    phone: Option<&Phone>,
-) -> Result<(), ApiError> {
+/// Applies the request limits, replaces the slot's code with a new one and
+/// texts it. A failed SMS leaves no usable code and gives the limits back, so
+/// the client's retry is not refused for a message it never got.
+pub async fn issue_code(state: &AppState, req: CodeRequest<'_>) -> Result<(), ApiError> {
     let now = state.now();
-    limit(
-        state,
-        format!("otp_ip#{}", meta.ip_key()),
-        PER_IP_HOURLY,
-        user,
-        now,
-    )
-    .await?;
-    limit(state, format!("otp_cooldown#{user}"), COOLDOWN, user, now).await?;
-    limit(
-        state,
-        format!("otp_hourly#{user}"),
-        PER_USER_HOURLY,
-        user,
-        now,
-    )
-    .await?;
-
-    let secrets = state.secrets().await?;
-    let code = new_code();
-    let challenge_id = uuid::Uuid::new_v4().simple().to_string();
-    let challenge = Challenge {
-        code_mac: code_mac(&secrets.otp_pepper, &challenge_id, &code),
-        challenge_id,
-        created_at: now,
-        expires_at: now + CODE_TTL_SECONDS,
-        attempts: 0,
-        decoy: phone.is_none(),
-    };
-    state.db.put_pending_challenge(user, &challenge).await?;
-
-    if let Some(phone) = phone {
-        if let Err(err) = state.sms.send(phone, &sms_text(&code)).await {
-            // Fail closed: the pending code never becomes usable.
-            let _ = state
-                .db
-                .discard_challenge(user, &challenge.challenge_id)
-                .await;
-            audit::record(
-                "otp_sent",
-                Some(user.as_str()),
-                Outcome::Failure,
-                "sms_failed",
-                Some(&phone.masked()),
-            );
+    let event = "otp_sent";
+    let user = Some(req.user.as_str());
+    let taken = match throttle::take_all(state, &req.limits(), now).await {
+        Ok(taken) => taken,
+        Err(err) => {
+            if matches!(err, ApiError::RateLimited { .. }) {
+                audit::record(
+                    event,
+                    user,
+                    Outcome::Failure,
+                    "rate_limited",
+                    Some(req.purpose.name()),
+                );
+            }
             return Err(err);
         }
+    };
+    let slot = req.purpose.slot(req.user);
+    let result = async {
+        let secrets = state.secrets().await?;
+        let code = new_code();
+        let challenge_id = uuid::Uuid::new_v4().simple().to_string();
+        let challenge = Challenge {
+            code_mac: code_mac(&secrets.otp_pepper, &challenge_id, req.context, &code),
+            challenge_id,
+            created_at: now,
+            expires_at: now + CODE_TTL_SECONDS,
+            attempts: 0,
+            decoy: req.destination.is_none(),
+        };
+        state.db.put_pending_challenge(&slot, &challenge).await?;
+        if let Some(phone) = req.destination {
+            if let Err(err) = state.sms.send(phone, &sms_text(&code)).await {
+                // Fail closed: the pending code never becomes usable.
+                if let Err(discard) = state
+                    .db
+                    .discard_challenge(&slot, &challenge.challenge_id)
+                    .await
+                {
+                    tracing::warn!(
+                        event = "otp_discard_failed",
+                        cause = discard.cause().unwrap_or_default()
+                    );
+                }
+                audit::record(
+                    event,
+                    user,
+                    Outcome::Failure,
+                    "sms_failed",
+                    Some(&phone.masked()),
+                );
+                return Err(err);
+            }
+        }
+        state
+            .db
+            .activate_challenge(&slot, &challenge.challenge_id)
+            .await
     }
-    state
-        .db
-        .activate_challenge(user, &challenge.challenge_id)
-        .await?;
-    match phone {
+    .await;
+    if let Err(err) = result {
+        throttle::give_back(state, taken).await;
+        return Err(err);
+    }
+    match req.destination {
         Some(phone) => audit::record(
-            "otp_sent",
-            Some(user.as_str()),
+            event,
+            user,
             Outcome::Success,
             "sms",
-            Some(&phone.masked()),
+            Some(&format!("{} {}", req.purpose.name(), phone.masked())),
         ),
         None => audit::record(
-            "otp_sent",
-            Some(user.as_str()),
+            event,
+            user,
             Outcome::Failure,
-            "no_phone_on_file",
-            None,
+            "no_verified_phone",
+            Some(req.purpose.name()),
         ),
     }
     Ok(())
 }
 
-fn failures_key(user: &UserId) -> String {
-    format!("otp_failures#{user}")
+/// A code presented for checking.
+pub struct CodeCheck<'a> {
+    pub purpose: Purpose,
+    pub user: &'a UserId,
+    pub source: &'a SourceIp,
+    pub code: &'a OtpCode,
+    pub context: &'a str,
 }
 
-/// Checks a code for `user`, spending it on success. Unknown users and users
-/// with no pending code get the same answers as a wrong code. Every failed
-/// check, whatever its reason, counts towards the account-level limit.
-pub async fn check_code(state: &AppState, user: &UserId, code: &OtpCode) -> Result<(), ApiError> {
+impl CodeCheck<'_> {
+    fn failure_limits(&self) -> [Limit<'_>; 2] {
+        [
+            Limit::CodeFailuresPerUserSource(self.purpose, self.user, self.source),
+            Limit::CodeFailuresPerUser(self.purpose, self.user),
+        ]
+    }
+}
+
+/// Checks a code, spending it on success. Unknown users and users with no
+/// pending code get the same answers as a wrong code. Every failed check,
+/// whatever its reason, counts towards the failure counters (per user and
+/// source, and per user with a higher ceiling).
+pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<(), ApiError> {
     let now = state.now();
-    if let Some(usage) = state
-        .db
-        .usage(&failures_key(user), FAILURE_WINDOW_SECONDS, now)
-        .await?
-    {
-        if usage.hits >= MAX_FAILURES {
+    let user = Some(check.user.as_str());
+    let slot = check.purpose.slot(check.user);
+    let max_attempts = state.config.limits.otp_attempts_per_code;
+    let failure_limits = check.failure_limits();
+    // The attempt is reserved while the counters are read: a blocked caller
+    // burns an attempt on a code it may not use anyway, and everyone else
+    // saves a round trip.
+    let (reservation, blocked) = tokio::join!(
+        state.db.reserve_attempt(&slot, max_attempts, now),
+        throttle::refuse_if_reached(state, &failure_limits, now)
+    );
+    if let Err(err) = blocked {
+        if matches!(err, ApiError::RateLimited { .. }) {
             audit::record(
                 "otp_verify",
-                Some(user.as_str()),
+                user,
                 Outcome::Locked,
                 "too_many_failures",
-                None,
+                Some(check.purpose.name()),
             );
-            return Err(ApiError::RateLimited {
-                retry_after: usage.resets_in,
-            });
         }
+        return Err(err);
     }
-    let challenge = match state.db.reserve_attempt(user, now).await? {
+    let challenge = match reservation? {
         Reservation::Reserved(c) => c,
         Reservation::NoChallenge => {
-            record_failure(state, user, now, "no_pending_code").await?;
+            record_failure(state, &check, "no_pending_code").await?;
             return Err(ApiError::OtpInvalid {
-                attempts_remaining: (MAX_ATTEMPTS - 1) as u32,
+                attempts_remaining: (max_attempts - 1) as u32,
             });
         }
         Reservation::Expired => {
-            record_failure(state, user, now, "expired").await?;
+            record_failure(state, &check, "expired").await?;
             return Err(ApiError::OtpExpired);
         }
         Reservation::Exhausted => {
-            record_failure(state, user, now, "attempts_exceeded").await?;
+            record_failure(state, &check, "attempts_exceeded").await?;
             return Err(ApiError::OtpAttemptsExceeded);
         }
     };
     let secrets = state.secrets().await?;
-    let presented = code_mac(&secrets.otp_pepper, &challenge.challenge_id, code);
+    let presented = code_mac(
+        &secrets.otp_pepper,
+        &challenge.challenge_id,
+        check.context,
+        check.code,
+    );
     let matches: bool = presented
         .as_bytes()
         .ct_eq(challenge.code_mac.as_bytes())
@@ -213,31 +275,26 @@ pub async fn check_code(state: &AppState, user: &UserId, code: &OtpCode) -> Resu
         && !challenge.decoy
         && state
             .db
-            .spend_challenge(user, &challenge.challenge_id)
+            .spend_challenge(&slot, &challenge.challenge_id)
             .await?
     {
-        state.db.clear_window(&failures_key(user)).await?;
+        throttle::clear_all(state, &failure_limits).await?;
         audit::record(
             "otp_verify",
-            Some(user.as_str()),
+            user,
             Outcome::Success,
             "verified",
-            None,
+            Some(check.purpose.name()),
         );
         return Ok(());
     }
-    record_failure(
-        state,
-        user,
-        now,
-        if matches {
-            "already_used"
-        } else {
-            "wrong_code"
-        },
-    )
-    .await?;
-    let remaining = (MAX_ATTEMPTS - challenge.attempts).max(0) as u32;
+    let reason = if matches {
+        "already_used"
+    } else {
+        "wrong_code"
+    };
+    record_failure(state, &check, reason).await?;
+    let remaining = (max_attempts - challenge.attempts).max(0) as u32;
     if remaining == 0 {
         return Err(ApiError::OtpAttemptsExceeded);
     }
@@ -248,20 +305,22 @@ pub async fn check_code(state: &AppState, user: &UserId, code: &OtpCode) -> Resu
 
 async fn record_failure(
     state: &AppState,
-    user: &UserId,
-    now: UnixTime,
+    check: &CodeCheck<'_>,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let failures = state
-        .db
-        .count(&failures_key(user), FAILURE_WINDOW_SECONDS, now)
-        .await?;
-    let outcome = if failures >= MAX_FAILURES {
+    let reached = throttle::count_all(state, &check.failure_limits(), state.now()).await?;
+    let outcome = if reached {
         Outcome::Locked
     } else {
         Outcome::Failure
     };
-    audit::record("otp_verify", Some(user.as_str()), outcome, reason, None);
+    audit::record(
+        "otp_verify",
+        Some(check.user.as_str()),
+        outcome,
+        reason,
+        Some(check.purpose.name()),
+    );
     Ok(())
 }
 
@@ -270,14 +329,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mac_binds_pepper_challenge_and_code() {
+    fn mac_binds_pepper_challenge_context_and_code() {
         let code = OtpCode::parse("123456").unwrap();
-        let base = code_mac(&[1; 32], "c1", &code);
-        assert_ne!(base, code_mac(&[2; 32], "c1", &code));
-        assert_ne!(base, code_mac(&[1; 32], "c2", &code));
+        let base = code_mac(&[1; 32], "c1", "", &code);
+        assert_ne!(base, code_mac(&[2; 32], "c1", "", &code));
+        assert_ne!(base, code_mac(&[1; 32], "c2", "", &code));
+        assert_ne!(base, code_mac(&[1; 32], "c1", "+1555", &code));
         assert_ne!(
             base,
-            code_mac(&[1; 32], "c1", &OtpCode::parse("123457").unwrap())
+            code_mac(&[1; 32], "c1", "", &OtpCode::parse("123457").unwrap())
         );
         assert!(!base.contains("123456"));
     }

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 
 use crate::clock::{Clock, UnixTime};
 use crate::error::ApiError;
+use crate::vault::PhoneVault;
 
 /// One ES256 key pair with its key id.
 pub struct SigningKey {
@@ -40,6 +41,10 @@ pub struct Secrets {
     /// Newest first; the first signs.
     pub signing_keys: Vec<SigningKey>,
     pub otp_pepper: [u8; 32],
+    /// Key of the PRF that derives a refresh token's successor from it.
+    pub refresh_successor_key: [u8; 32],
+    /// Encrypts phone numbers at rest and indexes them.
+    pub phones: PhoneVault,
     pub livekit: LiveKitCredentials,
 }
 
@@ -105,6 +110,14 @@ impl Secrets {
         Ok(Self {
             signing_keys,
             otp_pepper: hkdf32(pepper_seed.as_bytes(), b"voicegate otp pepper v1"),
+            refresh_successor_key: hkdf32(
+                pepper_seed.as_bytes(),
+                b"voicegate refresh successor v1",
+            ),
+            phones: PhoneVault::new(
+                hkdf32(pepper_seed.as_bytes(), b"voicegate phone cipher v1"),
+                hkdf32(pepper_seed.as_bytes(), b"voicegate phone index v1"),
+            ),
             livekit: LiveKitCredentials {
                 api_key: lk.api_key,
                 api_secret: lk.api_secret,

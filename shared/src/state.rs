@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::clock::{Clock, SystemClock};
@@ -12,6 +14,9 @@ use crate::error::ApiError;
 use crate::secrets::{SecretStore, Secrets};
 use crate::sms::SmsSender;
 use crate::store::Db;
+
+/// Attempts per idempotent AWS call (the SDK's standard retry, with backoff).
+const AWS_MAX_ATTEMPTS: u32 = 3;
 
 pub struct AppState {
     pub config: Config,
@@ -60,16 +65,38 @@ impl AppState {
 
     pub fn new(config: Config, aws: AwsConfigs, clock: Arc<dyn Clock>) -> Self {
         crate::tokens::install_crypto_provider();
+        // Every call gives up in bounded time, so a slow dependency answers
+        // 503 quickly instead of holding the request to the Lambda timeout.
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(config.aws_attempt_timeout)
+            .operation_timeout(config.aws_operation_timeout)
+            .connect_timeout(config.aws_attempt_timeout)
+            .build();
+        let retries = RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS);
+        let dynamodb = aws_sdk_dynamodb::config::Builder::from(&aws.dynamodb)
+            .timeout_config(timeouts.clone())
+            .retry_config(retries.clone())
+            .build();
+        // An SMS publish is not idempotent: a retried one can text the code
+        // twice, so SNS gets one attempt.
+        let sns = aws_sdk_sns::config::Builder::from(&aws.sns)
+            .timeout_config(timeouts.clone())
+            .retry_config(RetryConfig::disabled())
+            .build();
+        let secrets_manager = aws_sdk_secretsmanager::config::Builder::from(&aws.secrets_manager)
+            .timeout_config(timeouts)
+            .retry_config(retries)
+            .build();
         let db = Db::new(
-            aws_sdk_dynamodb::Client::new(&aws.dynamodb),
+            aws_sdk_dynamodb::Client::from_conf(dynamodb),
             config.table_name.clone(),
         );
         let sms = SmsSender::new(
-            aws_sdk_sns::Client::new(&aws.sns),
+            aws_sdk_sns::Client::from_conf(sns),
             config.sms_sender_id.clone(),
         );
         let secrets = SecretStore::new(
-            aws_sdk_secretsmanager::Client::new(&aws.secrets_manager),
+            aws_sdk_secretsmanager::Client::from_conf(secrets_manager),
             config.app_secret_id.clone(),
             config.livekit_secret_id.clone(),
             config.secrets_cache_ttl,

@@ -39,6 +39,82 @@ pub enum AuthMethod {
     Mfa,
 }
 
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Pwd => "pwd",
+            AuthMethod::Otp => "otp",
+            AuthMethod::Sms => "sms",
+            AuthMethod::Mfa => "mfa",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pwd" => AuthMethod::Pwd,
+            "otp" => AuthMethod::Otp,
+            "sms" => AuthMethod::Sms,
+            "mfa" => AuthMethod::Mfa,
+            _ => return None,
+        })
+    }
+}
+
+/// Header parameters that would let a token name its own key (`jku`, `x5u`,
+/// `jwk`, `x5c`) or demand processing we do not do (`crit`, `b64`). We never
+/// take keys from a token, so a token carrying any of them is refused.
+const FORBIDDEN_HEADERS: [&str; 6] = ["jku", "x5u", "jwk", "x5c", "crit", "b64"];
+
+/// The header of a JWS in compact serialisation, read before any signature
+/// work: exactly three non-empty base64url segments (no padding, no
+/// whitespace, no JSON serialisation), a JSON object header, and none of
+/// [`FORBIDDEN_HEADERS`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct CompactHeader {
+    /// Exactly as sent (case-sensitive: `none`, `None` and `HS256` are not `ES256`).
+    pub alg: String,
+    /// Lower-cased, without an `application/` prefix (media types compare
+    /// case-insensitively).
+    pub typ: Option<String>,
+    pub kid: Option<String>,
+}
+
+impl CompactHeader {
+    pub fn parse(token: &str) -> Option<Self> {
+        use base64::Engine;
+        let segments: Vec<&str> = token.split('.').collect();
+        let base64url = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if segments.len() != 3 || !segments.iter().all(|s| base64url(s)) {
+            return None;
+        }
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(segments[0])
+            .ok()?;
+        let header: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&raw).ok()?;
+        if FORBIDDEN_HEADERS.iter().any(|h| header.contains_key(*h)) {
+            return None;
+        }
+        let text = |k: &str| match header.get(k) {
+            None => Some(None),
+            Some(v) => v.as_str().map(|s| Some(s.to_owned())),
+        };
+        let typ = text("typ")?.map(|t| {
+            let t = t.to_ascii_lowercase();
+            t.strip_prefix("application/").unwrap_or(&t).to_owned()
+        });
+        Some(Self {
+            alg: text("alg")??,
+            typ,
+            kid: text("kid")?,
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
     pub iss: String,
@@ -84,8 +160,8 @@ pub fn verify(
     token: &str,
 ) -> Result<AccessClaims, ApiError> {
     install_crypto_provider();
-    let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::InvalidToken)?;
-    if header.alg != Algorithm::ES256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
+    let header = CompactHeader::parse(token).ok_or(ApiError::InvalidToken)?;
+    if header.alg != "ES256" || header.typ.as_deref() != Some(TOKEN_TYPE) {
         return Err(ApiError::InvalidToken);
     }
     let key = header

@@ -8,10 +8,23 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{self, TextProblem};
+
 /// Why a value was refused. The message names the rule, never the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ParseError(pub &'static str);
+
+const HIDDEN_RULE: &str = "must not contain invisible, control or format characters";
+
+/// The rule a [`TextProblem`] breaks, as a parse error.
+pub fn text_rule(p: TextProblem) -> ParseError {
+    ParseError(match p {
+        TextProblem::Hidden => HIDDEN_RULE,
+        TextProblem::MixedScript => "must not mix writing systems within a word",
+        TextProblem::StackedMarks => "must not stack combining marks",
+    })
+}
 
 /// Spoken number words accepted in user IDs and one-time codes.
 fn spoken_digit(word: &str) -> Option<char> {
@@ -106,7 +119,9 @@ impl fmt::Debug for UserId {
     }
 }
 
-/// An email address, normalised to lower case so uniqueness is case-insensitive.
+/// An email address: NFKC-normalised, trimmed and lower-cased, so
+/// `ＪＯＨＮ@example.com` is `john@example.com`. Invisible or format characters
+/// and words mixing scripts are refused (see [`crate::text`]).
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -114,7 +129,10 @@ pub struct Email(String);
 impl Email {
     pub fn parse(input: &str) -> Result<Self, ParseError> {
         const RULE: &str = "must be an email address";
-        let s = input.trim().to_lowercase();
+        if input.chars().any(text::is_hidden) {
+            return Err(ParseError(HIDDEN_RULE));
+        }
+        let s = text::nfkc(input).trim().to_lowercase();
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(ParseError(RULE));
         }
@@ -127,11 +145,17 @@ impl Email {
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return Err(ParseError(RULE));
         }
+        text::check(&s, &['@', '.', '+', '-', '_']).map_err(text_rule)?;
         Ok(Self(s))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The confusable skeleton: two emails that look alike share it.
+    pub fn skeleton(&self) -> String {
+        text::skeleton(&self.0)
     }
 }
 
@@ -278,19 +302,30 @@ impl fmt::Debug for Phone {
     }
 }
 
-/// A person's display name: 1 to 100 characters after trimming, no control characters.
+/// A person's display name as the voice agent will read it: NFKC, trimmed,
+/// inner whitespace collapsed to single spaces, 1 to 100 characters, no
+/// invisible or format characters, no word mixing scripts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct FullName(String);
 
 impl FullName {
+    pub const MAX_CHARS: usize = 100;
+
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        let s = input.trim();
-        let n = s.chars().count();
-        if n == 0 || n > 100 || s.chars().any(char::is_control) {
-            return Err(ParseError("must be 1 to 100 printable characters"));
+        if input.chars().any(text::is_hidden) {
+            return Err(ParseError(HIDDEN_RULE));
         }
-        Ok(Self(s.to_owned()))
+        let s = text::nfkc(input)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let n = s.chars().count();
+        if n == 0 || n > Self::MAX_CHARS {
+            return Err(ParseError("must be 1 to 100 characters"));
+        }
+        text::check(&s, &[]).map_err(text_rule)?;
+        Ok(Self(s))
     }
 
     pub fn as_str(&self) -> &str {
@@ -359,6 +394,49 @@ impl TryFrom<String> for OtpCode {
 impl fmt::Debug for OtpCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("OtpCode(<redacted>)")
+    }
+}
+
+/// The caller's address as API Gateway saw it (`requestContext.http.sourceIp`),
+/// the key of every per-source limit. Never taken from `X-Forwarded-For`,
+/// which the client controls.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SourceIp(String);
+
+impl SourceIp {
+    pub fn from_addr(ip: Option<std::net::IpAddr>) -> Self {
+        Self(ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SourceIp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A keyed hash of a phone number (HMAC-SHA256 under a secret), which names
+/// the number in keys without storing it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PhoneIndex(String);
+
+impl PhoneIndex {
+    pub fn from_hex(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PhoneIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Register, login, lockout, refresh rotation, logout, me.
 
 use serde_json::json;
-use voicegate_tests::{spawn_all, TestApp};
+use std::sync::Arc;
+
+use voicegate_tests::{race, spawn_all, TestApp};
 
 /// The status of one password login attempt.
 async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
@@ -191,19 +193,236 @@ async fn unknown_emails_lock_the_same_way() {
 }
 
 #[tokio::test]
-async fn success_resets_the_failure_count() {
+async fn a_right_password_is_not_counted_as_a_failure_and_does_not_erase_failures() {
     let app = TestApp::start().await;
     for _ in 0..4 {
         login_status(&app, "john@example.com", "nope-nope-nope").await;
     }
     app.login("john@example.com", "correct-horse-battery").await;
-    for _ in 0..4 {
+    app.login("john@example.com", "correct-horse-battery").await;
+    // The fifth failure within the window still locks.
+    assert_eq!(
+        login_status(&app, "john@example.com", "nope-nope-nope").await,
+        401
+    );
+    assert_eq!(
+        login_status(&app, "john@example.com", "correct-horse-battery").await,
+        429
+    );
+}
+
+/// Defect 1 of the attack run: 30 parallel wrong passwords all got 401. The
+/// attempt is now reserved before the password is checked.
+#[tokio::test]
+async fn thirty_parallel_wrong_passwords_check_five_and_lock_the_rest_out() {
+    let app = Arc::new(TestApp::start().await);
+    let statuses = race(30, |_| {
+        let app = app.clone();
+        async move { login_status(&app, "john@example.com", "wrong-password!").await }
+    })
+    .await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        25,
+        "{statuses:?}"
+    );
+    // The right password now gets 429 too, for 15 minutes.
+    assert_eq!(
+        login_status(&app, "john@example.com", "correct-horse-battery").await,
+        429
+    );
+    app.clock.advance(15 * 60 + 1);
+    assert_eq!(
+        login_status(&app, "john@example.com", "correct-horse-battery").await,
+        200
+    );
+}
+
+/// A right password racing a burst of wrong ones is never a way past the limit:
+/// at most five wrong passwords are checked whatever the interleaving, and
+/// once five were, the right one is refused too.
+#[tokio::test]
+async fn a_right_password_inside_a_burst_never_gets_past_the_limit() {
+    let app = Arc::new(TestApp::start().await);
+    let statuses = race(30, |i| {
+        let app = app.clone();
+        let password = if i == 29 {
+            "correct-horse-battery"
+        } else {
+            "wrong-password!"
+        };
+        async move { login_status(&app, "john@example.com", password).await }
+    })
+    .await;
+    let wrong_checked = statuses[..29].iter().filter(|s| **s == 401).count();
+    assert!(wrong_checked <= 5, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    if wrong_checked == 5 {
         assert_eq!(
-            login_status(&app, "john@example.com", "nope-nope-nope").await,
-            401
+            login_status(&app, "john@example.com", "correct-horse-battery").await,
+            429
         );
     }
-    app.login("john@example.com", "correct-horse-battery").await;
+    // Once five were checked, a right password sent later in the window is refused.
+    for _ in wrong_checked..5 {
+        login_status(&app, "john@example.com", "wrong-password!").await;
+    }
+    assert_eq!(
+        login_status(&app, "john@example.com", "correct-horse-battery").await,
+        429
+    );
+}
+
+#[tokio::test]
+async fn one_source_gets_a_bounded_number_of_wrong_passwords_across_accounts() {
+    let app = TestApp::builder()
+        .env("LOGIN_FAILURES_PER_IP_PER_15_MIN", "3")
+        .start()
+        .await;
+    for email in ["a@example.com", "b@example.com", "john@example.com"] {
+        assert_eq!(login_status(&app, email, "wrong-password!").await, 401);
+    }
+    // The fourth failure from this source is refused, even for another account
+    // and even with the right password; other sources are not affected.
+    let r = app
+        .post(
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+        )
+        .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    assert!(r.header("retry-after").is_some());
+    let other = app
+        .post_from(
+            "127.0.0.2",
+            "/auth/login",
+            json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+        )
+        .await;
+    assert_eq!(other.status, 200, "{}", other.text);
+    app.clock.advance(15 * 60 + 1);
+    app.login("ada@example.com", "ada-admin-passphrase").await;
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_use_up_the_source_limit() {
+    let app = TestApp::builder()
+        .env("LOGIN_FAILURES_PER_IP_PER_15_MIN", "2")
+        .start()
+        .await;
+    for _ in 0..5 {
+        app.login("john@example.com", "correct-horse-battery").await;
+    }
+    assert_eq!(
+        login_status(&app, "x@example.com", "wrong-password!").await,
+        401
+    );
+}
+
+#[tokio::test]
+async fn registration_is_limited_per_source() {
+    let app = TestApp::builder()
+        .env("REGISTER_PER_IP_PER_HOUR", "2")
+        .start()
+        .await;
+    app.register("one@example.com", None).await;
+    app.register("two@example.com", None).await;
+    let r = app
+        .post("/auth/register", register_body("three@example.com"))
+        .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    // Another source may; this one may again an hour later.
+    assert_eq!(
+        app.post_from(
+            "127.0.0.2",
+            "/auth/register",
+            register_body("three@example.com")
+        )
+        .await
+        .status,
+        201
+    );
+    app.clock.advance(3601);
+    app.register("four@example.com", None).await;
+}
+
+/// Defect 2 of the attack run: each of these registered a second account that
+/// displays as john@example.com.
+#[tokio::test]
+async fn lookalike_emails_are_the_same_account_or_refused() {
+    let app = TestApp::start().await;
+    for (email, status) in [
+        ("ｊｏｈｎ@example.com", 409),
+        ("john@ｅｘａｍｐｌｅ.com", 409),
+        ("JOHN@EXAMPLE.COM", 409),
+        ("john\u{200b}@example.com", 400),
+        ("jo\u{ad}hn@example.com", 400),
+        ("john\u{200d}@example.com", 400),
+        ("\u{202e}john@example.com", 400),
+        ("j\u{43e}hn@example.com", 400),
+        ("john@ex\u{430}mple.com", 400),
+    ] {
+        let r = app.post("/auth/register", register_body(email)).await;
+        assert_eq!(r.status, status, "{email:?}: {}", r.text);
+        let expected = if status == 409 {
+            "email_taken"
+        } else {
+            "invalid_request"
+        };
+        assert_eq!(r.problem_code(), expected, "{email:?}");
+    }
+    // A whole-script lookalike (every letter Cyrillic) shares the skeleton.
+    app.register("apple@example.com", None).await;
+    let r = app
+        .post(
+            "/auth/register",
+            register_body("\u{430}\u{440}\u{440}\u{4cf}\u{435}@example.com"),
+        )
+        .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (409, "email_taken"));
+    // The normalised form signs in as the one account.
+    let t = app
+        .login("ＪＯＨＮ@example.com", "correct-horse-battery")
+        .await;
+    assert_eq!(t["user"]["user_id"], "u001");
+}
+
+#[tokio::test]
+async fn names_that_reach_the_agent_are_normalised_or_refused() {
+    let app = TestApp::start().await;
+    for name in [
+        "John\u{200b}Doe",
+        "J\u{43e}hn Doe",
+        "Eve\u{202e}nimdA",
+        "\u{3164}",
+        "Zalgo\u{301}\u{301}\u{301}\u{301}",
+    ] {
+        let mut body = register_body("name@example.com");
+        body["full_name"] = json!(name);
+        let r = app.post("/auth/register", body).await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (400, "invalid_request"),
+            "{name}"
+        );
+        assert!(r.json()["detail"].as_str().unwrap().contains("full_name"));
+    }
+    // Full-width and spaced-out forms become what they look like.
+    let mut body = register_body("wide@example.com");
+    body["full_name"] = json!("  Ｇｒａｃｅ   Ｈｏｐｐｅｒ ");
+    let r = app.post("/auth/register", body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json()["user"]["full_name"], "Grace Hopper");
 }
 
 #[tokio::test]
@@ -223,7 +442,8 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     let dump = app.table_dump().await;
     assert!(!dump.contains(&r1) && !dump.contains(&r2));
 
-    // Replaying the old token: refused, and the whole session dies.
+    // Replaying the old token after the grace window: refused, and the whole session dies.
+    app.clock.advance(11);
     let replay = app
         .post("/auth/refresh", json!({"refresh_token": r1}))
         .await;
@@ -253,33 +473,135 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
     );
 }
 
+/// Gap 10 of the attack run: a mobile client that lost a refresh response and
+/// retried was signed out. Within the grace window it gets the same successor.
 #[tokio::test]
-async fn twenty_parallel_refreshes_yield_exactly_one_success() {
-    let app = std::sync::Arc::new(TestApp::start().await);
-    let token = app.login("john@example.com", "correct-horse-battery").await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let futs = (0..20)
-        .map(|_| {
-            let (app, token) = (app.clone(), token.clone());
-            async move {
-                app.post("/auth/refresh", json!({"refresh_token": token}))
-                    .await
-                    .status
-            }
-        })
-        .collect();
-    let statuses = spawn_all(futs).await;
+async fn a_refresh_retried_within_the_grace_window_gets_the_same_successor() {
+    let app = TestApp::start().await;
+    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let r1 = first["refresh_token"].clone();
+    let lost = app
+        .post("/auth/refresh", json!({"refresh_token": r1}))
+        .await
+        .json();
+    app.clock.advance(10);
+    let retried = app
+        .post("/auth/refresh", json!({"refresh_token": r1}))
+        .await;
+    assert_eq!(retried.status, 200, "{}", retried.text);
+    let retried = retried.json();
+    assert_eq!(retried["refresh_token"], lost["refresh_token"]);
+    assert_ne!(retried["access_token"], lost["access_token"]);
+    // The session lives on: the successor rotates as usual.
     assert_eq!(
-        statuses.iter().filter(|s| **s == 200).count(),
-        1,
-        "{statuses:?}"
+        app.get("/auth/me", retried["access_token"].as_str())
+            .await
+            .status,
+        200
     );
+    let next = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": retried["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(next.status, 200);
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_presented_after_the_grace_window_revokes_the_session() {
+    let app = TestApp::start().await;
+    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let second = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await
+        .json();
+    app.clock.advance(11);
+    let replay = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
     assert_eq!(
-        statuses.iter().filter(|s| **s == 401).count(),
-        19,
-        "{statuses:?}"
+        (replay.status, replay.problem_code().as_str()),
+        (401, "invalid_token")
+    );
+    for r in [
+        app.post(
+            "/auth/refresh",
+            json!({"refresh_token": second["refresh_token"]}),
+        )
+        .await,
+        app.get("/auth/me", second["access_token"].as_str()).await,
+    ] {
+        assert_eq!(r.status, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_grace_window_of_zero_revokes_on_any_reuse() {
+    let app = TestApp::builder()
+        .env("REFRESH_REUSE_GRACE_SECONDS", "0")
+        .start()
+        .await;
+    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let second = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await
+        .json();
+    let replay = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": first["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(replay.status, 401);
+    assert_eq!(
+        app.get("/auth/me", second["access_token"].as_str())
+            .await
+            .status,
+        401
+    );
+}
+
+/// Only the token just rotated away gets grace: an older one is reuse.
+#[tokio::test]
+async fn a_token_two_rotations_old_is_reuse_even_within_the_window() {
+    let app = TestApp::start().await;
+    let t0 = app.login("john@example.com", "correct-horse-battery").await;
+    let t1 = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": t0["refresh_token"]}),
+        )
+        .await
+        .json();
+    let t2 = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": t1["refresh_token"]}),
+        )
+        .await
+        .json();
+    let r = app
+        .post(
+            "/auth/refresh",
+            json!({"refresh_token": t0["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        app.get("/auth/me", t2["access_token"].as_str())
+            .await
+            .status,
+        401
     );
 }
 

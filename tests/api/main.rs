@@ -2,8 +2,10 @@
 
 mod accounts;
 mod edge;
+mod jwt;
 mod lambdas;
 mod logs;
 mod otp;
+mod phone;
 mod tokens;
 mod voice;

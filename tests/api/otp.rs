@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use voicegate_tests::{spawn_all, TestApp};
+use voicegate_tests::{spawn_all, Fault, TestApp};
 
 async fn request(app: &TestApp, user_id: &str) -> voicegate_tests::Resp {
     app.post("/auth/otp/request", json!({"user_id": user_id}))
@@ -70,7 +70,7 @@ async fn request_and_verify_with_typed_and_spoken_forms() {
         assert_eq!(verify(&app, "u001", code).await.status, 401);
     }
     // Stored only as a keyed hash.
-    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    let item = app.item("OTP#u001", "signin").await.unwrap();
     assert!(!format!("{item:?}").contains(&app.latest_code("u001").await));
 }
 
@@ -136,7 +136,7 @@ async fn codes_expire_after_five_minutes_by_their_own_timestamp() {
     let code = app.latest_code("u001").await;
     app.clock.advance(300);
     // The item is still in the table; its timestamp decides.
-    assert!(app.item("OTP#u001", "OTP").await.is_some());
+    assert!(app.item("OTP#u001", "signin").await.is_some());
     let r = verify(&app, "u001", &code).await;
     assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_expired"));
 }
@@ -225,7 +225,7 @@ async fn parallel_wrong_attempts_all_count() {
     let statuses = spawn_all(futs).await;
     assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
     // The code took exactly its 3 attempts, no more.
-    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    let item = app.item("OTP#u001", "signin").await.unwrap();
     assert_eq!(item["attempts"].as_n().unwrap(), "3");
     // And all 10 failures reached the account-level counter: verification is blocked.
     let r = verify(&app, "u001", &code).await;
@@ -300,26 +300,35 @@ async fn account_failures_survive_resends_and_success_clears_them() {
 
 #[tokio::test]
 async fn sns_failure_is_503_and_leaves_no_usable_code() {
-    let app = TestApp::builder()
-        .sns_endpoint("http://127.0.0.1:9")
-        .start()
-        .await;
-    // A code that was pending before stays dead too: the new request replaced it.
+    let app = TestApp::start().await;
+    app.faults.inject("SNS.Publish", Fault::ServerError, 1);
     let r = request(&app, "u001").await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (503, "service_unavailable")
     );
+    assert!(r.header("retry-after").is_some());
     assert!(
         !r.text.to_lowercase().contains("sns") && !r.text.contains("127.0.0.1"),
         "{}",
         r.text
     );
-    let item = app.item("OTP#u001", "OTP").await.unwrap();
+    let item = app.item("OTP#u001", "signin").await.unwrap();
     assert_ne!(item["status"].as_s().unwrap(), "active");
     // Whatever code one tries, there is no pending code.
     let r = verify(&app, "u001", "123456").await;
     assert_eq!(r.problem_code(), "otp_invalid");
+    assert!(app.sms_to_user("u001").await.is_empty());
+    // The limits were given back: the retry is not refused, and one SMS goes out.
+    let r = request(&app, "u001").await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(app.sms_to_user("u001").await.len(), 1);
+    assert_eq!(
+        verify(&app, "u001", &app.latest_code("u001").await)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -381,4 +390,139 @@ async fn users_without_a_phone_get_the_same_answer_and_no_sms() {
     // Nothing can verify: there is no code anyone knows.
     let r = verify(&app, &uid, "123456").await;
     assert_eq!(r.problem_code(), "otp_invalid");
+}
+
+/// Gap 5 of the attack run: an SMS code alone gave a full session to an
+/// account with a second factor on. Now the code is spent and the caller is
+/// told the password is needed too; no session exists.
+#[tokio::test]
+async fn an_sms_code_alone_never_signs_in_an_account_with_mfa() {
+    let app = TestApp::start().await;
+    assert_eq!(request(&app, "u002").await.status, 202);
+    let code = app.latest_code("u002").await;
+    let r = verify(&app, "u002", &code).await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (401, "password_required")
+    );
+    assert!(r.json().get("access_token").is_none());
+    assert!(
+        !app.table_dump().await.contains("SESSION#"),
+        "a session was written"
+    );
+    // Spent: it cannot be replayed either.
+    assert_eq!(
+        verify(&app, "u002", &code).await.problem_code(),
+        "otp_invalid"
+    );
+    // A wrong code reads like any wrong code (the account's MFA is not revealed).
+    request_after_cooldown(&app, "u002").await;
+    assert_eq!(
+        verify(&app, "u002", "000000").await.problem_code(),
+        "otp_invalid"
+    );
+}
+
+async fn request_after_cooldown(app: &TestApp, user: &str) {
+    app.clock.advance(31);
+    assert_eq!(request(app, user).await.status, 202);
+}
+
+/// Gap 8 of the attack run: anyone who knows a user id could burn the sign-in
+/// code budget and block verification, which also blocked MFA login. Each
+/// purpose now has its own codes, limits and failure counters.
+#[tokio::test]
+async fn a_stranger_burning_sign_in_codes_does_not_block_the_owners_mfa_login() {
+    let app = TestApp::start().await;
+    // The stranger uses up the hourly sign-in codes and fails ten times.
+    for _ in 0..5 {
+        request_after_cooldown(&app, "u002").await;
+        for _ in 0..2 {
+            verify(&app, "u002", "000000").await;
+        }
+    }
+    assert_eq!(request(&app, "u002").await.status, 429);
+    assert_eq!(verify(&app, "u002", "000000").await.status, 429);
+    // The owner signs in with password and SMS code all the same.
+    let creds = json!({"email": "jane@example.com", "password": "jane-secret-passphrase"});
+    let r = app.post("/auth/login", creds.clone()).await;
+    assert_eq!(r.problem_code(), "mfa_required");
+    let mut with_code = creds;
+    with_code["otp_code"] = json!(app.latest_code("u002").await);
+    assert_eq!(app.post("/auth/login", with_code).await.status, 200);
+}
+
+/// Failures are counted per user and source: one source reaching its limit
+/// does not block the owner's source; a higher per-user ceiling bounds all of
+/// them together.
+#[tokio::test]
+async fn failed_codes_block_the_source_first_and_the_user_only_at_a_higher_ceiling() {
+    let app = TestApp::builder()
+        .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", "4")
+        .env("OTP_FAILURES_PER_USER_PER_DAY", "7")
+        .env("OTP_REQUESTS_PER_USER_PER_HOUR", "20")
+        .start()
+        .await;
+    let verify_from = |source: &'static str, code: String| {
+        let app = &app;
+        async move {
+            app.post_from(
+                source,
+                "/auth/otp/verify",
+                json!({"user_id": "u001", "otp": code}),
+            )
+            .await
+        }
+    };
+    for _ in 0..2 {
+        request_after_cooldown(&app, "u001").await;
+        for _ in 0..2 {
+            assert_eq!(verify_from("127.0.0.2", "000000".into()).await.status, 401);
+        }
+    }
+    // 127.0.0.2 is now blocked, even with the right code...
+    request_after_cooldown(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    let r = verify_from("127.0.0.2", code.clone()).await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    assert!(r.header("retry-after").is_some());
+    // ...while the owner's source signs in (and a success clears the counters).
+    assert_eq!(verify_from("127.0.0.3", code).await.status, 200);
+
+    // The ceiling across sources: 4 + 3 failures from two sources block a third.
+    for (source, times) in [
+        ("127.0.0.4", 2),
+        ("127.0.0.4", 2),
+        ("127.0.0.5", 2),
+        ("127.0.0.5", 1),
+    ] {
+        request_after_cooldown(&app, "u001").await;
+        for _ in 0..times {
+            assert_eq!(verify_from(source, "000000".into()).await.status, 401);
+        }
+    }
+    request_after_cooldown(&app, "u001").await;
+    let code = app.latest_code("u001").await;
+    assert_eq!(verify_from("127.0.0.6", code).await.status, 429);
+}
+
+#[tokio::test]
+async fn an_unverified_phone_receives_no_sign_in_codes() {
+    let app = TestApp::start().await;
+    let phone = voicegate_tests::random_phone();
+    let t = app.register("unverified@example.com", Some(&phone)).await;
+    let uid = t["user"]["user_id"].as_str().unwrap().to_owned();
+    // Registration sent the verification code, and only that.
+    assert_eq!(app.sms_to_phone(&phone).await.len(), 1);
+    let with_verified = request(&app, "u001").await;
+    let r = request(&app, &uid).await;
+    assert_eq!(
+        (r.status, r.text.as_str()),
+        (202, with_verified.text.as_str())
+    );
+    assert_eq!(
+        app.sms_to_phone(&phone).await.len(),
+        1,
+        "a sign-in code went to an unproven number"
+    );
 }

@@ -290,3 +290,100 @@ async fn unusable_secret_fails_closed() {
         );
     }
 }
+
+/// Defect 4 of the attack run: with a valid then a forged bearer the API
+/// answered 200 (only the first header was read), and API Gateway joins
+/// duplicates with a comma. More than one Authorization is refused on every
+/// bearer route, in either order and in either form.
+#[tokio::test]
+async fn more_than_one_authorization_header_is_refused_on_every_bearer_route() {
+    let app = TestApp::start().await;
+    let good = format!("Bearer {}", app.john_token().await);
+    let admin = format!(
+        "Bearer {}",
+        app.login("ada@example.com", "ada-admin-passphrase").await["access_token"]
+            .as_str()
+            .unwrap()
+    );
+    let forged = "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MDAzIn0.";
+    let joined = format!("{good}, {forged}");
+    let orders: [Vec<(&str, &str)>; 5] = [
+        vec![("authorization", &good), ("authorization", forged)],
+        vec![("authorization", forged), ("authorization", &good)],
+        vec![("authorization", &good), ("authorization", &good)],
+        vec![("authorization", &joined)],
+        vec![("authorization", &admin), ("authorization", &good)],
+    ];
+    let posts = [
+        "/auth/logout",
+        "/connection-details",
+        "/admin/livekit-tokens",
+        "/auth/phone",
+        "/auth/phone/verify",
+        "/auth/phone/verify/resend",
+    ];
+    for headers in &orders {
+        let r = app.get_with_headers("/auth/me", headers).await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (401, "invalid_token"),
+            "{headers:?}"
+        );
+        for path in posts {
+            let r = app.post_with_headers(path, headers, json!({})).await;
+            assert_eq!(
+                (r.status, r.problem_code().as_str()),
+                (401, "invalid_token"),
+                "{path} {headers:?}"
+            );
+        }
+    }
+    // The session was not logged out by any of them, and one header still works.
+    assert_eq!(
+        app.get_with_headers("/auth/me", &[("authorization", &good)])
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_with_two_authorization_headers_is_refused() {
+    let app = TestApp::start().await;
+    let body = json!({"event": "room_started", "id": "EV_dup", "room": {"name": "x"}}).to_string();
+    let good =
+        voicegate_tests::livekit_webhook_auth(&body, voicegate_tests::LOCAL_LIVEKIT_SECRET, 300)
+            .await;
+    for headers in [
+        vec![
+            ("authorization", good.as_str()),
+            ("authorization", "forged"),
+        ],
+        vec![
+            ("authorization", "forged"),
+            ("authorization", good.as_str()),
+        ],
+    ] {
+        let r = app
+            .post_raw(
+                "/livekit/webhook",
+                Some("application/webhook+json"),
+                body.clone().into_bytes(),
+                &headers,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (401, "invalid_token")
+        );
+    }
+    let r = app
+        .post_raw(
+            "/livekit/webhook",
+            Some("application/webhook+json"),
+            body.into_bytes(),
+            &[("authorization", &good)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

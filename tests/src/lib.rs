@@ -5,6 +5,7 @@
 //!
 //! `make test` starts the emulator and sets `VOICEGATE_TEST_AWS_ENDPOINT`.
 
+pub mod faults;
 pub mod runtime_api;
 
 use std::collections::HashMap;
@@ -20,7 +21,9 @@ use voicegate::clock::ManualClock;
 use voicegate::config::Config;
 use voicegate::state::{AppState, AwsConfigs};
 use voicegate::{App, Route};
-use voicegate_local::seed::{ensure_user, DEMO_USERS};
+use voicegate_local::seed::DEMO_USERS;
+
+pub use faults::{Fault, FaultProxy};
 use voicegate_local::{emulator_config, server, stage};
 
 pub use voicegate_local::{LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET};
@@ -85,14 +88,17 @@ async fn demo_hashes() -> &'static Vec<String> {
         .await
 }
 
-fn random_phone() -> String {
+/// The password `TestApp::register` gives new accounts.
+pub const DEMO_TEST_PASSWORD: &str = "a long enough password";
+
+/// A fresh number in the 555 range, so tests never share an SMS outbox.
+pub fn random_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+1555{n:07}")
 }
 
 pub struct Builder {
     env: HashMap<String, String>,
-    sns_endpoint: Option<String>,
 }
 
 impl Builder {
@@ -102,17 +108,15 @@ impl Builder {
         self
     }
 
-    /// Points SNS somewhere else (an unreachable port proves SMS failures are handled).
-    pub fn sns_endpoint(mut self, endpoint: &str) -> Self {
-        self.sns_endpoint = Some(endpoint.to_owned());
-        self
-    }
-
     pub async fn start(self) -> TestApp {
         init_logging();
         let endpoint = emulator_endpoint();
         let id = &uuid::Uuid::new_v4().simple().to_string()[..12];
         let mut env = HashMap::from([
+            // The emulator answers slowly while many tests run at once; the
+            // fault tests set production-like timeouts themselves.
+            ("AWS_ATTEMPT_TIMEOUT_MS".to_owned(), "10000".to_owned()),
+            ("AWS_OPERATION_TIMEOUT_MS".to_owned(), "30000".to_owned()),
             ("TABLE_NAME".to_owned(), format!("vg-{id}")),
             ("APP_SECRET_ID".to_owned(), format!("vg-{id}/app")),
             ("LIVEKIT_SECRET_ID".to_owned(), format!("vg-{id}/livekit")),
@@ -120,16 +124,9 @@ impl Builder {
         ]);
         env.extend(self.env);
         let config = Config::from_env(&env).expect("test config");
-        let aws = emulator_config(&endpoint).await;
-        let sns = match &self.sns_endpoint {
-            Some(e) => emulator_config(e).await,
-            None => aws.clone(),
-        };
-        let aws = AwsConfigs {
-            dynamodb: aws.clone(),
-            sns,
-            secrets_manager: aws,
-        };
+        // Every AWS call of this app goes through its own fault proxy.
+        let faults = FaultProxy::start(&endpoint).await;
+        let aws = AwsConfigs::shared(emulator_config(&faults.endpoint).await);
         let clock = Arc::new(ManualClock::starting_now());
         let state = Arc::new(
             stage(aws, config, clock.clone())
@@ -140,10 +137,12 @@ impl Builder {
         let mut phones = HashMap::new();
         for (demo, hash) in DEMO_USERS.iter().zip(demo_hashes().await) {
             let phone = random_phone();
-            let user = demo.to_user(hash.clone(), Some(&phone)).expect("demo user");
-            ensure_user(&state.db, &user).await.expect("seed");
+            demo.seed(&state, hash.clone(), Some(&phone))
+                .await
+                .expect("seed demo user");
             phones.insert(demo.user_id.to_owned(), phone);
         }
+        faults.reset_calls();
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -160,6 +159,7 @@ impl Builder {
             state,
             http: reqwest::Client::new(),
             emulator: endpoint,
+            faults,
             phones,
             _stop: stop,
         }
@@ -172,6 +172,8 @@ pub struct TestApp {
     pub state: Arc<AppState>,
     pub http: reqwest::Client,
     pub emulator: String,
+    /// The proxy every AWS call of this app goes through: faults and call counts.
+    pub faults: FaultProxy,
     /// This app's phone number for each demo user id.
     pub phones: HashMap<String, String>,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -245,7 +247,6 @@ impl TestApp {
     pub fn builder() -> Builder {
         Builder {
             env: HashMap::new(),
-            sns_endpoint: None,
         }
     }
 
@@ -305,6 +306,52 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A POST from another loopback address (127.0.0.2, ...), which the API
+    /// sees as another source IP: for per-source limits.
+    pub async fn post_from(&self, source: &str, path: &str, body: Value) -> Resp {
+        let client = reqwest::Client::builder()
+            .local_address(source.parse::<std::net::IpAddr>().expect("source address"))
+            .build()
+            .expect("client");
+        self.send(client.post(self.url(path)).json(&body)).await
+    }
+
+    /// A JSON POST with exactly these extra headers (repeated names are sent
+    /// as repeated headers).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> Resp {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    /// A GET with exactly these extra headers.
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.http.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.send(req).await
+    }
+
+    /// Registers an account and returns its token response.
+    pub async fn register(&self, email: &str, phone: Option<&str>) -> Value {
+        let mut body =
+            json!({"email": email, "password": DEMO_TEST_PASSWORD, "full_name": "Grace Hopper"});
+        if let Some(p) = phone {
+            body["phone_number"] = json!(p);
+        }
+        let r = self.post("/auth/register", body).await;
+        assert_eq!(r.status, 201, "register {email}: {}", r.text);
+        r.json()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Value {
         let r = self
             .post(
@@ -332,15 +379,7 @@ impl TestApp {
     }
 
     pub async fn sms_to_phone(&self, phone: &str) -> Vec<String> {
-        let data: Value = self
-            .http
-            .get(format!("{}/moto-api/data.json", self.emulator))
-            .send()
-            .await
-            .expect("emulator data")
-            .json()
-            .await
-            .expect("emulator json");
+        let data = self.emulator_data().await;
         // moto lists sent SMS in order, all regions merged.
         data["sns"]["SMS"]
             .as_array()
@@ -351,6 +390,29 @@ impl TestApp {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// moto's `/moto-api/data.json`. moto serialises its models while other
+    /// tests change them, so a read can fail mid-way (a 500 that is not JSON):
+    /// the status is checked and a failed read retried.
+    async fn emulator_data(&self) -> Value {
+        let url = format!("{}/moto-api/data.json", self.emulator);
+        let mut last = String::new();
+        for attempt in 0..20u64 {
+            match self.http.get(&url).send().await {
+                Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                    Ok(bytes) => match serde_json::from_slice(&bytes) {
+                        Ok(v) => return v,
+                        Err(e) => last = format!("not JSON: {e}"),
+                    },
+                    Err(e) => last = format!("body: {e}"),
+                },
+                Ok(resp) => last = format!("status {}", resp.status()),
+                Err(e) => last = format!("request: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * (attempt + 1))).await;
+        }
+        panic!("the emulator's data.json could not be read: {last}");
     }
 
     /// The code in the latest SMS to `user_id`.
@@ -514,6 +576,31 @@ pub fn jwt_payload(token: &str) -> Value {
             .expect("b64"),
     )
     .expect("json")
+}
+
+/// Starts `n` calls of `f` on the runtime's threads, releases them together
+/// from a barrier (so they really race), and collects their outputs in order.
+pub async fn race<F, Fut, T>(n: usize, f: F) -> Vec<T>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let (barrier, call) = (barrier.clone(), f(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                call.await
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.expect("racing task panicked"));
+    }
+    out
 }
 
 /// Runs futures concurrently on the runtime's threads and collects their outputs in order.

@@ -27,7 +27,7 @@ async fn main() -> Result<(), voicegate_local::Error> {
     let config = Config::from_env(&LocalEnv::with_defaults("voicegate-local", "voicegate"))?;
     let aws = emulator_config(&endpoint).await;
     let state = stage(AwsConfigs::shared(aws), config, Arc::new(SystemClock)).await?;
-    seed::seed_demo_users(&state.db).await?;
+    seed::seed_demo_users(&state).await?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", api_port)).await?;
     eprintln!("voicegate local API on http://127.0.0.1:{api_port} (AWS emulator {endpoint}); Ctrl-C stops it");

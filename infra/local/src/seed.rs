@@ -1,7 +1,7 @@
 //! The contract's demo users, local stage only.
 
-use voicegate::store::users::{CreateUserError, User};
-use voicegate::store::Db;
+use voicegate::state::AppState;
+use voicegate::store::users::{CreateUserError, PhoneSlot, User};
 use voicegate::types::{Email, FullName, Phone, UserId};
 
 pub struct DemoUser {
@@ -52,35 +52,50 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 impl DemoUser {
     /// The user record, with `phone` overriding the demo number (tests give
-    /// each run its own numbers so their SMS outboxes do not mix).
-    pub fn to_user(&self, password_hash: String, phone: Option<&str>) -> Result<User, Error> {
-        Ok(User {
-            user_id: UserId::parse(self.user_id)?,
+    /// each run its own numbers so their SMS outboxes do not mix). Demo
+    /// numbers count as verified.
+    pub async fn seed(
+        &self,
+        state: &AppState,
+        password_hash: String,
+        phone: Option<&str>,
+    ) -> Result<(), Error> {
+        let secrets = state.secrets().await?;
+        let user_id = UserId::parse(self.user_id)?;
+        let phone = Phone::parse(phone.unwrap_or(self.phone))?;
+        let index = secrets.phones.index(&phone);
+        let user = User {
+            phone: Some(secrets.phones.seal(&user_id, &phone)),
+            pending_phone: None,
+            user_id,
             email: Email::parse(self.email)?,
             full_name: FullName::parse(self.full_name)?,
-            phone: Some(Phone::parse(phone.unwrap_or(self.phone))?),
             password_hash,
             roles: self.roles.iter().map(|s| s.to_string()).collect(),
             permissions: self.permissions.iter().map(|s| s.to_string()).collect(),
             mfa_enabled: self.mfa,
             created_at: 0,
-        })
-    }
-}
-
-/// Writes a user unless its id or email is taken (seeding is idempotent).
-pub async fn ensure_user(db: &Db, user: &User) -> Result<(), Error> {
-    match db.create_user(user).await {
-        Ok(()) | Err(CreateUserError::EmailTaken) | Err(CreateUserError::IdTaken) => Ok(()),
-        Err(CreateUserError::Store(e)) => Err(format!("seeding {}: {e}", user.user_id).into()),
+        };
+        let slot = PhoneSlot {
+            index: &index,
+            max_accounts: state.config.limits.accounts_per_phone,
+        };
+        // Seeding is idempotent: an existing demo user stays as it is.
+        match state.db.create_user(&user, Some(slot)).await {
+            Ok(()) | Err(CreateUserError::EmailTaken) | Err(CreateUserError::IdTaken) => Ok(()),
+            Err(CreateUserError::PhoneFull) => {
+                Err(format!("seeding {}: phone number full", self.user_id).into())
+            }
+            Err(CreateUserError::Store(e)) => Err(format!("seeding {}: {e}", self.user_id).into()),
+        }
     }
 }
 
 /// Seeds the three demo users with fresh argon2id hashes.
-pub async fn seed_demo_users(db: &Db) -> Result<(), Error> {
+pub async fn seed_demo_users(state: &AppState) -> Result<(), Error> {
     for demo in &DEMO_USERS {
         let hash = voicegate::password::hash(demo.password.to_owned()).await?;
-        ensure_user(db, &demo.to_user(hash, None)?).await?;
+        demo.seed(state, hash, None).await?;
     }
     Ok(())
 }

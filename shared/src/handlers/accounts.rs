@@ -10,10 +10,12 @@ use crate::audit::{self, Outcome};
 use crate::auth::{start_session, Proof};
 use crate::error::ApiError;
 use crate::http::{json_body, no_store_json, RequestMeta};
-use crate::otp;
+use crate::otp::{self, CodeCheck, CodeRequest, Purpose};
 use crate::password;
+use crate::phone;
 use crate::state::AppState;
 use crate::store::users::{CreateUserError, User};
+use crate::throttle::{self, Limit};
 use crate::tokens::AuthMethod;
 use crate::types::{Email, FullName, LoginPassword, NewPassword, OtpCode, Phone, Platform, UserId};
 
@@ -33,25 +35,41 @@ fn new_user_id() -> UserId {
     UserId::parse(&format!("u{n}")).expect("u + 12 digits is a valid user id")
 }
 
-pub async fn register(state: &AppState, req: &Request) -> HandlerResult {
+/// Draws of a fresh user id before giving up (a collision among 9·10^11 ids
+/// is already unlikely once).
+const USER_ID_DRAWS: usize = 5;
+
+pub async fn register(state: &AppState, meta: &RequestMeta, req: &Request) -> HandlerResult {
     if !state.config.registration_enabled {
         return Err(ApiError::RegistrationDisabled);
     }
     let body: RegisterBody = json_body(req)?;
+    if let Err(err) =
+        throttle::take(state, Limit::RegisterPerIp(&meta.source_ip), state.now()).await
+    {
+        audit::record("register", None, Outcome::Failure, "rate_limited", None);
+        return Err(err);
+    }
+    let secrets = state.secrets().await?;
     let password_hash = password::hash(body.password.expose().to_owned()).await?;
-    for _ in 0..5 {
+    for _ in 0..USER_ID_DRAWS {
+        let user_id = new_user_id();
         let user = User {
-            user_id: new_user_id(),
+            pending_phone: body
+                .phone_number
+                .as_ref()
+                .map(|p| secrets.phones.seal(&user_id, p)),
+            user_id,
             email: body.email.clone(),
             full_name: body.full_name.clone(),
-            phone: body.phone_number.clone(),
+            phone: None,
             password_hash: password_hash.clone(),
             roles: vec!["customer".into()],
             permissions: vec!["read".into()],
             mfa_enabled: false,
             created_at: state.now(),
         };
-        match state.db.create_user(&user).await {
+        match state.db.create_user(&user, None).await {
             Ok(()) => {
                 audit::record(
                     "register",
@@ -66,6 +84,18 @@ pub async fn register(state: &AppState, req: &Request) -> HandlerResult {
                     platform: body.platform,
                 };
                 let tokens = start_session(state, &user, proof).await?;
+                if user.pending_phone.is_some() {
+                    // The account exists either way; a code that could not be
+                    // sent now can be asked for again with /auth/phone/verify/resend.
+                    if let Err(err) = phone::send_verification(state, &user, &meta.source_ip).await
+                    {
+                        tracing::warn!(
+                            event = "phone_verification_not_sent",
+                            code = err.code(),
+                            cause = err.cause().unwrap_or_default()
+                        );
+                    }
+                }
                 return Ok(no_store_json(StatusCode::CREATED, &tokens));
             }
             Err(CreateUserError::IdTaken) => continue,
@@ -73,12 +103,15 @@ pub async fn register(state: &AppState, req: &Request) -> HandlerResult {
                 audit::record("register", None, Outcome::Failure, "email_taken", None);
                 return Err(ApiError::EmailTaken);
             }
+            Err(CreateUserError::PhoneFull) => {
+                return Err(ApiError::internal("registration claimed a phone slot"))
+            }
             Err(CreateUserError::Store(e)) => return Err(e),
         }
     }
-    Err(ApiError::internal(
-        "could not draw an unused user id in 5 tries",
-    ))
+    Err(ApiError::internal(format!(
+        "could not draw an unused user id in {USER_ID_DRAWS} tries"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -89,22 +122,34 @@ struct LoginBody {
     platform: Option<Platform>,
 }
 
-/// Failed logins per email before password login is locked.
-const MAX_FAILED_LOGINS: i64 = 5;
-const FAILED_LOGIN_WINDOW_SECONDS: i64 = 900;
-const LOCK_SECONDS: i64 = 900;
+/// Login attempts reserved before the password is checked, so that of any
+/// burst at most the per-email limit of passwords is ever checked.
+struct Reservations {
+    email: throttle::Taken,
+    source: throttle::Taken,
+}
 
 pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> HandlerResult {
     let body: LoginBody = json_body(req)?;
     let now = state.now();
     // Keyed by email, known or not, so a lock says nothing about whether the
     // account exists.
-    let lock_key = format!("login#{}", body.email);
-    let failures_key = format!("login_failures#{}", body.email);
-    if let Some(retry_after) = state.db.locked_for(&lock_key, now).await? {
-        audit::record("login", None, Outcome::Locked, "account_locked", None);
-        return Err(ApiError::RateLimited { retry_after });
-    }
+    let by_email = Limit::LoginFailuresPerEmail(&body.email);
+    let by_source = Limit::LoginFailuresPerIp(&meta.source_ip);
+    let reserved = match throttle::take_all(state, &[by_email, by_source], now).await {
+        Ok(taken) => {
+            let [email, source]: [throttle::Taken; 2] = taken
+                .try_into()
+                .map_err(|_| ApiError::internal("take_all returned another number of hits"))?;
+            Reservations { email, source }
+        }
+        Err(err) => {
+            if matches!(err, ApiError::RateLimited { .. }) {
+                audit::record("login", None, Outcome::Locked, "too_many_failures", None);
+            }
+            return Err(err);
+        }
+    };
 
     let user = state.db.user_by_email(&body.email).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -112,13 +157,11 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
     let user = match (user, password_ok) {
         (Some(user), true) => user,
         (user, _) => {
-            let failures = state
-                .db
-                .count(&failures_key, FAILED_LOGIN_WINDOW_SECONDS, now)
-                .await?;
+            // Both reservations stand: they are this failure's count.
+            let limit = state.config.limits.login_failures_per_email.limit;
             let user_id = user.as_ref().map(|u| u.user_id.as_str());
-            if failures >= MAX_FAILED_LOGINS {
-                state.db.lock(&lock_key, now + LOCK_SECONDS).await?;
+            if reserved.email.hit.hits >= limit {
+                throttle::hold_full(state, by_email, now).await?;
                 audit::record("login", user_id, Outcome::Locked, "too_many_failures", None);
             } else {
                 let reason = if user.is_some() {
@@ -131,25 +174,13 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
             return Err(ApiError::InvalidCredentials);
         }
     };
+    // A right password is not a failure: its reservations are given back.
+    // Earlier failures stay counted, so however attempts interleave, at most
+    // the limit of wrong passwords is checked per email in a window.
+    throttle::give_back(state, vec![reserved.email, reserved.source]).await;
 
     let proof = if user.mfa_enabled {
-        let Some(code) = body.otp_code else {
-            // No phone on file cannot happen for an MFA user; fail closed if it does.
-            let phone = user
-                .phone
-                .as_ref()
-                .ok_or_else(|| ApiError::internal("MFA user has no phone"))?;
-            otp::issue_code(state, meta, &user.user_id, Some(phone)).await?;
-            audit::record(
-                "login",
-                Some(user.user_id.as_str()),
-                Outcome::Failure,
-                "mfa_required",
-                None,
-            );
-            return Err(ApiError::MfaRequired);
-        };
-        otp::check_code(state, &user.user_id, &code).await?;
+        second_factor(state, meta, &user, body.otp_code.as_ref()).await?;
         Proof {
             amr: vec![
                 AuthMethod::Pwd,
@@ -167,7 +198,6 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
             platform: body.platform,
         }
     };
-    state.db.clear_window(&failures_key).await?;
     audit::record(
         "login",
         Some(user.user_id.as_str()),
@@ -177,4 +207,52 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
     );
     let tokens = start_session(state, &user, proof).await?;
     Ok(no_store_json(StatusCode::OK, &tokens))
+}
+
+/// The SMS second factor of a user whose password was right: without a code,
+/// send one (to the verified number only) and answer `mfa_required`; with
+/// one, check it.
+async fn second_factor(
+    state: &AppState,
+    meta: &RequestMeta,
+    user: &User,
+    code: Option<&OtpCode>,
+) -> Result<(), ApiError> {
+    let Some(code) = code else {
+        let secrets = state.secrets().await?;
+        // No verified number cannot receive a code: a decoy is stored and
+        // nothing is sent, so the account fails closed.
+        let phone = phone::verified(&secrets, user)?;
+        otp::issue_code(
+            state,
+            CodeRequest {
+                purpose: Purpose::Mfa,
+                user: &user.user_id,
+                source: &meta.source_ip,
+                destination: phone.as_ref(),
+                destination_index: None,
+                context: "",
+            },
+        )
+        .await?;
+        audit::record(
+            "login",
+            Some(user.user_id.as_str()),
+            Outcome::Failure,
+            "mfa_required",
+            None,
+        );
+        return Err(ApiError::MfaRequired);
+    };
+    otp::check_code(
+        state,
+        CodeCheck {
+            purpose: Purpose::Mfa,
+            user: &user.user_id,
+            source: &meta.source_ip,
+            code,
+            context: "",
+        },
+    )
+    .await
 }

@@ -1,10 +1,15 @@
 //! `POST /admin/livekit-tokens`: LiveKit tokens of a chosen kind, for admins.
+//!
+//! An admin token never impersonates a caller: its identity may not be in
+//! the caller namespace (`voice_assistant_user_...`, seen through case,
+//! separators and lookalike characters), its metadata may not claim a
+//! `user_id`, and it carries attributes that tell the agent who minted it.
 
 use std::time::Duration;
 
 use http::StatusCode;
 use lambda_http::Request;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use super::HandlerResult;
@@ -12,36 +17,100 @@ use crate::audit::{self, Outcome};
 use crate::auth::authenticate;
 use crate::error::ApiError;
 use crate::http::{json_body, no_store_json};
-use crate::livekit::{self, AdminKind, ParticipantToken};
+use crate::livekit::{self, AdminKind, ParticipantToken, IDENTITY_PREFIX};
 use crate::state::AppState;
+use crate::text;
+use crate::types::{text_rule, ParseError};
+
+/// Text an admin puts into a token: 1 to 128 characters (metadata: up to
+/// 4 KiB), no invisible, control or format characters.
+#[derive(Debug)]
+struct TokenText(String);
+
+impl TokenText {
+    fn parse(s: String, max_chars: usize) -> Result<Self, ParseError> {
+        let n = s.chars().count();
+        if n == 0 || n > max_chars {
+            return Err(ParseError("must be 1 to 128 characters (metadata: 4096)"));
+        }
+        if s.chars().any(text::is_hidden) {
+            return Err(text_rule(text::TextProblem::Hidden));
+        }
+        Ok(Self(s))
+    }
+}
+
+const MAX_TEXT_CHARS: usize = 128;
+const MAX_METADATA_CHARS: usize = 4096;
+
+fn short_text<'de, D: Deserializer<'de>>(d: D) -> Result<TokenText, D::Error> {
+    TokenText::parse(String::deserialize(d)?, MAX_TEXT_CHARS).map_err(serde::de::Error::custom)
+}
+
+fn optional_short_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TokenText>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|s| TokenText::parse(s, MAX_TEXT_CHARS))
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
+
+fn optional_metadata<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TokenText>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .filter(|s| !s.is_empty())
+        .map(|s| TokenText::parse(s, MAX_METADATA_CHARS))
+        .transpose()
+        .map_err(serde::de::Error::custom)
+}
 
 #[derive(Deserialize)]
 struct AdminTokenBody {
-    identity: String,
-    room_name: String,
-    name: Option<String>,
+    #[serde(deserialize_with = "short_text")]
+    identity: TokenText,
+    #[serde(deserialize_with = "short_text")]
+    room_name: TokenText,
+    #[serde(default, deserialize_with = "optional_short_text")]
+    name: Option<TokenText>,
     kind: AdminKind,
     ttl_seconds: u64,
-    metadata: Option<String>,
+    #[serde(default, deserialize_with = "optional_metadata")]
+    metadata: Option<TokenText>,
 }
 
 const TTL_RANGE: std::ops::RangeInclusive<u64> = 60..=86_400;
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
-    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(format!(
-            "`{field}` must be 1 to {max} printable characters."
-        )));
+impl AdminTokenBody {
+    /// Refuses what would let the agent take this participant for a caller.
+    fn refuse_impersonation(&self) -> Result<(), ApiError> {
+        let caller_namespace = text::compact_skeleton(IDENTITY_PREFIX);
+        if text::compact_skeleton(&self.identity.0).starts_with(&caller_namespace) {
+            return Err(ApiError::invalid(format!(
+                "`identity` may not be in the caller namespace `{IDENTITY_PREFIX}`."
+            )));
+        }
+        let user_id_claim = text::compact_skeleton("user_id");
+        if let Some(metadata) = &self.metadata {
+            if text::compact_skeleton(&metadata.0).contains(&user_id_claim) {
+                return Err(ApiError::invalid("`metadata` may not carry a `user_id`."));
+            }
+        }
+        if !TTL_RANGE.contains(&self.ttl_seconds) {
+            return Err(ApiError::invalid(format!(
+                "`ttl_seconds` must be between {} and {}.",
+                TTL_RANGE.start(),
+                TTL_RANGE.end()
+            )));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
     let auth = authenticate(state, req).await?;
+    let admin = auth.claims.sub.as_str();
     if !auth.claims.has_role("admin") {
         audit::record(
             "admin_token_issued",
-            Some(&auth.claims.sub),
+            Some(admin),
             Outcome::Failure,
             "not_admin",
             None,
@@ -49,47 +118,56 @@ pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
         return Err(ApiError::Forbidden);
     }
     let body: AdminTokenBody = json_body(req)?;
-    check_text("identity", &body.identity, 128)?;
-    check_text("room_name", &body.room_name, 128)?;
-    if let Some(name) = &body.name {
-        check_text("name", name, 128)?;
-    }
-    if !TTL_RANGE.contains(&body.ttl_seconds) {
-        return Err(ApiError::invalid(
-            "`ttl_seconds` must be between 60 and 86400.",
-        ));
+    if let Err(err) = body.refuse_impersonation() {
+        audit::record(
+            "admin_token_issued",
+            Some(admin),
+            Outcome::Failure,
+            "impersonation_refused",
+            None,
+        );
+        return Err(err);
     }
     let secrets = state.secrets().await?;
-    let grants = body.kind.grants(&body.room_name);
+    let grants = body.kind.grants(&body.room_name.0);
+    let identity = body.identity.0.as_str();
     let token = livekit::sign(
         &secrets.livekit,
         ParticipantToken {
-            identity: &body.identity,
-            name: body.name.as_deref().unwrap_or(&body.identity),
+            identity,
+            name: body.name.as_ref().map_or(identity, |n| n.0.as_str()),
             kind: body.kind.participant_kind(),
             grants: grants.clone(),
-            metadata: body.metadata.clone().unwrap_or_default(),
-            attributes: Vec::new(),
+            metadata: body
+                .metadata
+                .as_ref()
+                .map(|m| m.0.clone())
+                .unwrap_or_default(),
+            // What the agent sees: this participant was minted by an admin.
+            attributes: vec![
+                ("token_origin".to_owned(), "admin".to_owned()),
+                ("issued_by".to_owned(), admin.to_owned()),
+            ],
             agents: Vec::new(),
             ttl: Duration::from_secs(body.ttl_seconds),
         },
     )?;
     audit::record(
         "admin_token_issued",
-        Some(&auth.claims.sub),
+        Some(admin),
         Outcome::Success,
         "issued",
         Some(&format!(
-            "for={} room={} kind={:?}",
-            body.identity, body.room_name, body.kind
+            "for={identity:?} room={:?} kind={:?} ttl={}",
+            body.room_name.0, body.kind, body.ttl_seconds
         )),
     );
-    let body = json!({
+    let answer = json!({
         "participant_token": token,
         "server_url": state.config.livekit_url,
         "expires_at": state.now() + body.ttl_seconds as i64,
         "kind": body.kind,
         "grants": grants,
     });
-    Ok(no_store_json(StatusCode::OK, &body))
+    Ok(no_store_json(StatusCode::OK, &answer))
 }

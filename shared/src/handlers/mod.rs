@@ -4,6 +4,7 @@ mod accounts;
 mod admin;
 mod health;
 mod otp;
+mod phone;
 mod session;
 mod voice;
 
@@ -25,14 +26,17 @@ pub async fn dispatch(
     match route {
         Route::Health => health::health(state).await,
         Route::Jwks => health::jwks(state).await,
-        Route::Register => accounts::register(state, &req).await,
+        Route::Register => accounts::register(state, meta, &req).await,
         Route::Login => accounts::login(state, meta, &req).await,
         Route::Refresh => session::refresh(state, &req).await,
         Route::Logout => session::logout(state, &req).await,
         Route::Me => session::me(state, &req).await,
         Route::OtpRequest => otp::request(state, meta, &req).await,
-        Route::OtpVerify => otp::verify(state, &req).await,
-        Route::ConnectionDetails => voice::connection_details(state, &req).await,
+        Route::OtpVerify => otp::verify(state, meta, &req).await,
+        Route::PhoneChange => phone::change(state, meta, &req).await,
+        Route::PhoneVerify => phone::verify(state, meta, &req).await,
+        Route::PhoneVerifyResend => phone::resend(state, meta, &req).await,
+        Route::ConnectionDetails => voice::connection_details(state, meta, &req).await,
         Route::LiveKitWebhook => voice::webhook(state, &req).await,
         Route::AdminLiveKitTokens => admin::livekit_tokens(state, &req).await,
     }

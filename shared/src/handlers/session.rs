@@ -7,13 +7,12 @@ use serde_json::json;
 
 use super::HandlerResult;
 use crate::audit::{self, Outcome};
-use crate::auth::{
-    authenticate, new_refresh_token, refresh_hash, refresh_token_sid, token_response,
-};
+use crate::auth::{authenticate, refresh_hash, refresh_token_sid, successor_token, token_response};
+use crate::clock::UnixTime;
 use crate::error::ApiError;
 use crate::http::{empty_response, json_body, no_store_json};
 use crate::state::AppState;
-use crate::store::sessions::Rotation;
+use crate::store::sessions::{AuthSession, Rotation};
 
 #[derive(Deserialize)]
 struct RefreshBody {
@@ -22,26 +21,58 @@ struct RefreshBody {
 
 pub async fn refresh(state: &AppState, req: &Request) -> HandlerResult {
     let body: RefreshBody = json_body(req)?;
-    let sid = refresh_token_sid(&body.refresh_token).ok_or(ApiError::InvalidToken)?;
+    let presented = body.refresh_token.as_str();
+    let sid = refresh_token_sid(presented).ok_or(ApiError::InvalidToken)?;
     let now = state.now();
-    let (next_token, next_hash) = new_refresh_token(sid);
+    let secrets = state.secrets().await?;
+    let successor = successor_token(&secrets.refresh_successor_key, sid, presented);
+    let (presented_hash, successor_hash) = (refresh_hash(presented), refresh_hash(&successor));
     let session = match state
         .db
-        .rotate_refresh(sid, &refresh_hash(&body.refresh_token), &next_hash, now)
+        .rotate_refresh(sid, &presented_hash, &successor_hash, now)
         .await?
     {
         Rotation::Rotated(session) => session,
-        Rotation::Reused => {
-            audit::record(
-                "refresh",
-                None,
-                Outcome::Locked,
-                "refresh_token_reuse_session_revoked",
-                Some(&format!("sid={sid}")),
-            );
-            return Err(ApiError::InvalidToken);
+        Rotation::NotCurrent {
+            session,
+            was_rotated,
+        } => {
+            if is_retry_within_grace(state, &session, &presented_hash, &successor_hash, now) {
+                // The client lost the answer to the rotation it caused: the
+                // same successor again, nothing rotated, nothing revoked.
+                audit::record(
+                    "refresh",
+                    Some(session.user_id.as_str()),
+                    Outcome::Success,
+                    "retry_within_grace",
+                    Some(&format!("sid={sid}")),
+                );
+                session
+            } else if was_rotated {
+                state
+                    .db
+                    .revoke_session(sid, now, "refresh_token_reuse")
+                    .await?;
+                audit::record(
+                    "refresh",
+                    Some(session.user_id.as_str()),
+                    Outcome::Locked,
+                    "refresh_token_reuse_session_revoked",
+                    Some(&format!("sid={sid}")),
+                );
+                return Err(ApiError::InvalidToken);
+            } else {
+                audit::record(
+                    "refresh",
+                    None,
+                    Outcome::Failure,
+                    "unknown_or_dead_session",
+                    None,
+                );
+                return Err(ApiError::InvalidToken);
+            }
         }
-        Rotation::Refused => {
+        Rotation::Unknown => {
             audit::record(
                 "refresh",
                 None,
@@ -65,8 +96,26 @@ pub async fn refresh(state: &AppState, req: &Request) -> HandlerResult {
         "rotated",
         Some(&format!("sid={sid}")),
     );
-    let tokens = token_response(state, &user, &session, next_token).await?;
+    let tokens = token_response(state, &secrets, &user, &session, successor)?;
     Ok(no_store_json(StatusCode::OK, &tokens))
+}
+
+/// A presented token that is the one just rotated away, within the grace
+/// window, whose successor is still the session's current token, in a live
+/// session: a client retrying after a lost response.
+fn is_retry_within_grace(
+    state: &AppState,
+    session: &AuthSession,
+    presented_hash: &str,
+    successor_hash: &str,
+    now: UnixTime,
+) -> bool {
+    let grace = state.config.limits.refresh_reuse_grace_seconds;
+    grace > 0
+        && session.is_live(now)
+        && session.prev_hash.as_deref() == Some(presented_hash)
+        && session.refresh_hash == successor_hash
+        && session.rotated_at.is_some_and(|at| now - at <= grace)
 }
 
 pub async fn logout(state: &AppState, req: &Request) -> HandlerResult {
@@ -96,7 +145,10 @@ pub async fn me(state: &AppState, req: &Request) -> HandlerResult {
         "user_id": user.user_id,
         "email": user.email,
         "full_name": user.full_name,
-        "phone_number": user.phone.as_ref().map(|p| p.masked()),
+        // The verified number if there is one, else the one waiting for proof.
+        "phone_number": user.phone.as_ref().or(user.pending_phone.as_ref()).map(|p| &p.masked),
+        "phone_verified": user.phone.is_some(),
+        "pending_phone_number": user.phone.as_ref().and(user.pending_phone.as_ref()).map(|p| &p.masked),
         "roles": user.roles,
         "permissions": user.permissions,
         "mfa_enabled": user.mfa_enabled,

@@ -11,13 +11,19 @@ use serde_json::json;
 use super::HandlerResult;
 use crate::audit::{self, Outcome};
 use crate::auth::authenticate;
+use crate::config::Config;
 use crate::error::ApiError;
-use crate::http::{checked_body, json_body_or_default, json_response, no_store_json, parse_json};
+use crate::http::{
+    checked_body, json_body_or_default, json_response, no_store_json, parse_json,
+    single_authorization, RequestMeta,
+};
 use crate::livekit::{
     self, identity_for, room_and_session_ids, session_id_of_room, ParticipantToken,
 };
 use crate::state::AppState;
 use crate::store::voice::VoiceSession;
+use crate::text;
+use crate::throttle::{self, Limit};
 
 /// How long an issued voice session stays joinable.
 const VOICE_SESSION_SECONDS: i64 = 3_600;
@@ -69,11 +75,14 @@ impl TokenRequest {
         }
     }
 
-    /// The agents to dispatch: those asked for, all from the allow-list, or the default.
+    /// The agents to dispatch: those asked for, all from the allow-list, or
+    /// the default. Metadata for the agent from the client is refused unless
+    /// configuration allows it, and then bounded and free of hidden text.
     fn agents(
         &self,
         allowlist: &[String],
         default_agent: &str,
+        allow_metadata: bool,
     ) -> Result<Vec<RoomAgentDispatch>, ApiError> {
         let asked = self
             .room_config
@@ -92,10 +101,14 @@ impl TokenRequest {
                     "`room_config.agents.agent_name` is not an allowed agent.",
                 ));
             }
+            let metadata = agent.metadata.clone().unwrap_or_default();
+            if !metadata.is_empty() {
+                check_agent_metadata(&metadata, allow_metadata)?;
+            }
             if out.iter().all(|a| a.agent_name != name) {
                 out.push(RoomAgentDispatch {
                     agent_name: name.to_owned(),
-                    metadata: agent.metadata.clone().unwrap_or_default(),
+                    metadata,
                     ..Default::default()
                 });
             }
@@ -108,6 +121,27 @@ impl TokenRequest {
         }
         Ok(out)
     }
+}
+
+/// `room_config.agents[].metadata` reaches the agent verbatim, so it is off
+/// unless configured on, and then at most 1 KiB with no hidden characters.
+fn check_agent_metadata(metadata: &str, allowed: bool) -> Result<(), ApiError> {
+    const FIELD: &str = "`room_config.agents.metadata`";
+    if !allowed {
+        return Err(ApiError::invalid(format!("{FIELD} may not be given.")));
+    }
+    if metadata.len() > Config::MAX_AGENT_METADATA_BYTES {
+        return Err(ApiError::invalid(format!(
+            "{FIELD} must be at most {} bytes.",
+            Config::MAX_AGENT_METADATA_BYTES
+        )));
+    }
+    if metadata.chars().any(text::is_hidden) {
+        return Err(ApiError::invalid(format!(
+            "{FIELD} must not contain invisible, control or format characters."
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -128,11 +162,36 @@ struct ConnectionDetails {
     expires_at: i64,
 }
 
-pub async fn connection_details(state: &AppState, req: &Request) -> HandlerResult {
+pub async fn connection_details(
+    state: &AppState,
+    meta: &RequestMeta,
+    req: &Request,
+) -> HandlerResult {
     let auth = authenticate(state, req).await?;
     let body: TokenRequest = json_body_or_default(req)?;
     body.refuse_server_owned_fields()?;
-    let agents = body.agents(&state.config.agent_allowlist, state.config.default_agent())?;
+    let agents = body.agents(
+        &state.config.agent_allowlist,
+        state.config.default_agent(),
+        state.config.allow_client_agent_metadata,
+    )?;
+    // Each call stores a voice session kept for months: bounded per user and per source.
+    let limits = [
+        Limit::ConnectionDetailsPerUser(&auth.session.user_id),
+        Limit::ConnectionDetailsPerIp(&meta.source_ip),
+    ];
+    if let Err(err) = throttle::take_all(state, &limits, state.now()).await {
+        if matches!(err, ApiError::RateLimited { .. }) {
+            audit::record(
+                "voice_session_issued",
+                Some(auth.session.user_id.as_str()),
+                Outcome::Failure,
+                "rate_limited",
+                None,
+            );
+        }
+        return Err(err);
+    }
     let user = state
         .db
         .user(&auth.session.user_id)
@@ -237,11 +296,7 @@ fn webhook_event(body: &[u8]) -> Result<livekit_protocol::WebhookEvent, ApiError
 
 pub async fn webhook(state: &AppState, req: &Request) -> HandlerResult {
     let body = checked_body(req, false)?;
-    let authorization = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::InvalidToken)?;
+    let authorization = single_authorization(req).ok_or(ApiError::InvalidToken)?;
     let secrets = state.secrets().await?;
     if livekit::verify_webhook(&secrets.livekit, authorization, body).is_err() {
         audit::record(
@@ -363,20 +418,30 @@ mod tests {
         let allow = vec!["banking-assistant".to_owned(), "fraud-desk".to_owned()];
         let none: TokenRequest = parse_json(br#"{"room_config":{}}"#).unwrap();
         assert_eq!(
-            none.agents(&allow, "banking-assistant").unwrap()[0].agent_name,
+            none.agents(&allow, "banking-assistant", false).unwrap()[0].agent_name,
             "banking-assistant"
         );
         let asked: TokenRequest = parse_json(
             br#"{"room_config":{"agents":[{"agent_name":"fraud-desk","metadata":"m"}]}}"#,
         )
         .unwrap();
-        let a = asked.agents(&allow, "banking-assistant").unwrap();
+        assert!(asked.agents(&allow, "banking-assistant", false).is_err());
+        let a = asked.agents(&allow, "banking-assistant", true).unwrap();
         assert_eq!(
             (a.len(), a[0].agent_name.as_str(), a[0].metadata.as_str()),
             (1, "fraud-desk", "m")
         );
         let bad: TokenRequest =
             parse_json(br#"{"room_config":{"agents":[{"agent_name":"evil"}]}}"#).unwrap();
-        assert!(bad.agents(&allow, "banking-assistant").is_err());
+        assert!(bad.agents(&allow, "banking-assistant", true).is_err());
+        let hidden: TokenRequest =
+            parse_json(br#"{"room_config":{"agents":[{"metadata":"a\u200bb"}]}}"#).unwrap();
+        assert!(hidden.agents(&allow, "banking-assistant", true).is_err());
+        let big = format!(
+            r#"{{"room_config":{{"agents":[{{"metadata":"{}"}}]}}}}"#,
+            "m".repeat(Config::MAX_AGENT_METADATA_BYTES + 1)
+        );
+        let big: TokenRequest = parse_json(big.as_bytes()).unwrap();
+        assert!(big.agents(&allow, "banking-assistant", true).is_err());
     }
 }

@@ -1,12 +1,14 @@
-//! Rate-limit windows and locks.
+//! Rate-limit windows (`RATE#<key>`/`RATE`).
 //!
 //! A window is anchored at its first hit and lasts `seconds`; it holds at
 //! most `limit` hits, counted by a conditional `ADD`, so parallel callers can
 //! never overshoot. An expired window is restarted by a conditional reset that
-//! only one caller wins. Items carry a TTL for cleanup, but expiry is always
-//! judged from `window_start` and the clock.
+//! only one caller wins. A hit can be taken as a *reservation* before the work
+//! it guards (a password check) and given back afterwards when the work turns
+//! out not to count (a right password). Items carry a TTL for cleanup, but
+//! expiry is always judged from `window_start` and the clock.
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::{
     get_n, is_conditional_failure, n, old_item_of_update, s, unavailable, update_applied, Db,
@@ -15,11 +17,36 @@ use crate::clock::UnixTime;
 use crate::error::ApiError;
 
 const SK: &str = "RATE";
+/// Kept this long past the window so a late read still sees it expired, not absent.
+const TTL_GRACE_SECONDS: i64 = 60;
+/// Losing the restart race to another caller costs a round; three rounds cover
+/// any contention short of a window restarting between every call.
+const MAX_ROUNDS: usize = 3;
 
-#[derive(Clone, Copy, Debug)]
+/// At most `limit` hits per `seconds`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub limit: i64,
     pub seconds: i64,
+}
+
+/// A hit counted in an open window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Hits in the window, this one included.
+    pub hits: i64,
+    /// The window's anchor, which names it for [`Db::release`].
+    pub window_start: UnixTime,
+}
+
+/// The answer to one hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Admission {
+    Admitted(Hit),
+    /// The window is full for this many more seconds.
+    Refused {
+        retry_after: u64,
+    },
 }
 
 /// Usage of a window that is still open.
@@ -34,16 +61,14 @@ fn pk(key: &str) -> String {
     format!("RATE#{key}")
 }
 
+fn seconds_until(end: UnixTime, now: UnixTime) -> u64 {
+    (end - now).max(1) as u64
+}
+
 impl Db {
-    /// Counts one hit if the window has room. `Ok(Err(retry_after))` when full.
-    pub async fn hit(
-        &self,
-        key: &str,
-        w: Window,
-        now: UnixTime,
-    ) -> Result<Result<i64, u64>, ApiError> {
-        // Two rounds cover losing a reset race to another caller.
-        for _ in 0..3 {
+    /// Counts one hit if the window has room.
+    pub async fn hit(&self, key: &str, w: Window, now: UnixTime) -> Result<Admission, ApiError> {
+        for _ in 0..MAX_ROUNDS {
             let res = self
                 .client
                 .update_item()
@@ -54,22 +79,21 @@ impl Db {
                 .condition_expression("attribute_not_exists(hits) OR (window_start > :expired_before AND hits < :limit)")
                 .expression_attribute_names("#ttl", "ttl")
                 .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":ttl", n(now + w.seconds + 60))
+                .expression_attribute_values(":ttl", n(now + w.seconds + TTL_GRACE_SECONDS))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":expired_before", n(now - w.seconds))
                 .expression_attribute_values(":limit", n(w.limit))
-                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .return_values(ReturnValue::AllNew)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .send()
                 .await;
             let err = match res {
                 Ok(out) => {
-                    let hits = out
-                        .attributes
-                        .as_ref()
-                        .and_then(|a| get_n(a, "hits"))
-                        .unwrap_or(1);
-                    return Ok(Ok(hits));
+                    let item = out.attributes.unwrap_or_default();
+                    return Ok(Admission::Admitted(Hit {
+                        hits: get_n(&item, "hits").unwrap_or(1),
+                        window_start: get_n(&item, "window_start").unwrap_or(now),
+                    }));
                 }
                 Err(e) if is_conditional_failure(&e) => e,
                 Err(e) => return Err(unavailable("UpdateItem")(e)),
@@ -77,11 +101,15 @@ impl Db {
             let old = old_item_of_update(&err).unwrap_or_default();
             let start = get_n(&old, "window_start").unwrap_or(now);
             if start > now - w.seconds {
-                // Window open and full.
-                return Ok(Err((start + w.seconds - now).max(1) as u64));
+                return Ok(Admission::Refused {
+                    retry_after: seconds_until(start + w.seconds, now),
+                });
             }
             if self.restart_window(key, w, start, now).await? {
-                return Ok(Ok(1));
+                return Ok(Admission::Admitted(Hit {
+                    hits: 1,
+                    window_start: now,
+                }));
             }
         }
         Err(ApiError::unavailable(
@@ -91,20 +119,54 @@ impl Db {
 
     /// Counts one hit whatever the count (a failure counter); returns the hits in the window.
     pub async fn count(&self, key: &str, seconds: i64, now: UnixTime) -> Result<i64, ApiError> {
-        match self
-            .hit(
-                key,
-                Window {
-                    limit: i64::MAX,
-                    seconds,
-                },
-                now,
-            )
-            .await?
-        {
-            Ok(hits) => Ok(hits),
-            Err(_) => Err(ApiError::internal("unbounded window reported full")),
+        let unbounded = Window {
+            limit: i64::MAX,
+            seconds,
+        };
+        match self.hit(key, unbounded, now).await? {
+            Admission::Admitted(hit) => Ok(hit.hits),
+            Admission::Refused { .. } => Err(ApiError::internal("unbounded window reported full")),
         }
+    }
+
+    /// Gives back a reserved hit, if its window is still the one it was taken in.
+    pub async fn release(&self, key: &str, hit: Hit) -> Result<(), ApiError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(key)))
+            .key("sk", s(SK))
+            .update_expression("ADD hits :minus_one")
+            .condition_expression("window_start = :start AND hits > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":start", n(hit.window_start))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        // A window that restarted (or was cleared) no longer holds the hit.
+        update_applied(res).map(|_| ())
+    }
+
+    /// Keeps a full window full for another `w.seconds` from `now`: the lock
+    /// that follows the hit which filled it.
+    pub async fn hold_full(&self, key: &str, w: Window, now: UnixTime) -> Result<(), ApiError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk(key)))
+            .key("sk", s(SK))
+            .update_expression("SET window_start = :now, #ttl = :ttl")
+            .condition_expression("hits >= :limit AND window_start < :now")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":ttl", n(now + w.seconds + TTL_GRACE_SECONDS))
+            .expression_attribute_values(":limit", n(w.limit))
+            .send()
+            .await;
+        // Not full any more (a success cleared it) or already held from now.
+        update_applied(res).map(|_| ())
     }
 
     /// Replaces an expired window by a fresh one holding this hit; false if
@@ -127,7 +189,7 @@ impl Db {
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(now + w.seconds + 60))
+            .expression_attribute_values(":ttl", n(now + w.seconds + TTL_GRACE_SECONDS))
             .expression_attribute_values(":old_start", n(old_start))
             .send()
             .await;
@@ -152,39 +214,11 @@ impl Db {
         }
         Ok(Some(Usage {
             hits,
-            resets_in: (start + seconds - now).max(1) as u64,
+            resets_in: seconds_until(start + seconds, now),
         }))
     }
 
     pub async fn clear_window(&self, key: &str) -> Result<(), ApiError> {
         self.delete(&pk(key), SK).await
-    }
-
-    /// Locks `key` until `until` (extending, never shortening, a current lock).
-    pub async fn lock(&self, key: &str, until: UnixTime) -> Result<(), ApiError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("LOCK#{key}")))
-            .key("sk", s("LOCK"))
-            .update_expression("SET locked_until = :until, #ttl = :ttl")
-            .condition_expression("attribute_not_exists(locked_until) OR locked_until < :until")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":until", n(until))
-            .expression_attribute_values(":ttl", n(until + 60))
-            .send()
-            .await;
-        // A longer lock already in place is just as good.
-        update_applied(res).map(|_| ())
-    }
-
-    /// Seconds left on a lock, if `key` is locked now.
-    pub async fn locked_for(&self, key: &str, now: UnixTime) -> Result<Option<u64>, ApiError> {
-        let item = self.get(&format!("LOCK#{key}"), "LOCK").await?;
-        Ok(item
-            .and_then(|i| get_n(&i, "locked_until"))
-            .filter(|until| *until > now)
-            .map(|until| (until - now) as u64))
     }
 }

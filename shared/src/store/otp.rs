@@ -1,12 +1,13 @@
-//! One-time-code challenges (`OTP#<user_id>`/`OTP`): one slot per user id,
-//! so a new request replaces the previous code.
+//! One-time-code challenges (`OTP#<owner>`/`<purpose>`): one slot per owner
+//! and purpose, so a new request replaces the previous code of that purpose
+//! and no other.
 //!
-//! The code itself is never stored, only HMAC(pepper, challenge_id:code).
-//! A challenge is written `pending` and becomes `active` only after the SMS
-//! went out, so a failed send never leaves a usable code. Each verification
-//! first reserves an attempt with a conditional `ADD` (N parallel tries count
-//! N), then compares; spending is a second conditional update that only one
-//! caller can win. Expiry is judged from `expires_at`, not DynamoDB TTL.
+//! The code itself is never stored, only its MAC. A challenge is written
+//! `pending` and becomes `active` only after the SMS went out, so a failed
+//! send never leaves a usable code. Each verification first reserves an
+//! attempt with a conditional `ADD` (N parallel tries count N), then
+//! compares; spending is a second conditional update that only one caller can
+//! win. Expiry is judged from `expires_at`, not DynamoDB TTL.
 
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
@@ -16,22 +17,56 @@ use super::{
 };
 use crate::clock::UnixTime;
 use crate::error::ApiError;
-use crate::types::UserId;
 
-/// Wrong tries a code allows; the last one kills it.
-pub const MAX_ATTEMPTS: i64 = 3;
+/// How long a challenge item outlives its code, for audits of recent codes.
+const KEEP_AFTER_EXPIRY_SECONDS: i64 = 86_400;
+
+/// Where a challenge lives: whose it is and what it is for.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot<'a> {
+    pub owner: &'a str,
+    pub purpose: &'static str,
+}
+
+impl Slot<'_> {
+    fn pk(&self) -> String {
+        format!("OTP#{}", self.owner)
+    }
+}
+
+/// A challenge's life: pending until its SMS is out, then active until spent
+/// or replaced; failed if its SMS never went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Status {
+    Pending,
+    Active,
+    Spent,
+    Failed,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Active => "active",
+            Status::Spent => "spent",
+            Status::Failed => "failed",
+        }
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Challenge {
     pub challenge_id: String,
-    /// Hex HMAC-SHA256 of `challenge_id:code` under the pepper.
+    /// Hex HMAC-SHA256 of the code (see `otp::code_mac`).
     pub code_mac: String,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     /// Attempts reserved so far, including the caller's.
     pub attempts: i64,
-    /// A challenge stored for an unknown user id so that verification behaves
-    /// exactly as for a real one; it can never succeed.
+    /// A challenge stored for an unknown user id (or one without a verified
+    /// phone) so that verification behaves exactly as for a real one; it can
+    /// never succeed.
     pub decoy: bool,
 }
 
@@ -42,10 +77,6 @@ pub enum Reservation {
     NoChallenge,
     Expired,
     Exhausted,
-}
-
-fn pk(user: &UserId) -> String {
-    format!("OTP#{user}")
 }
 
 fn challenge_from(item: &Item) -> Result<Challenge, ApiError> {
@@ -60,25 +91,25 @@ fn challenge_from(item: &Item) -> Result<Challenge, ApiError> {
 }
 
 impl Db {
-    /// Stores a new challenge as `pending`, replacing any previous one.
+    /// Stores a new challenge as pending, replacing any previous one in the slot.
     pub async fn put_pending_challenge(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
         c: &Challenge,
     ) -> Result<(), ApiError> {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item("pk", s(pk(user)))
-            .item("sk", s("OTP"))
+            .item("pk", s(slot.pk()))
+            .item("sk", s(slot.purpose))
             .item("challenge_id", s(&c.challenge_id))
             .item("code_mac", s(&c.code_mac))
             .item("created_at", n(c.created_at))
             .item("expires_at", n(c.expires_at))
             .item("attempts", n(0))
-            .item("status", s("pending"))
+            .item("status", s(Status::Pending.as_str()))
             .item("decoy", b(c.decoy))
-            .item("ttl", n(c.expires_at + 86_400))
+            .item("ttl", n(c.expires_at + KEEP_AFTER_EXPIRY_SECONDS))
             .send()
             .await
             .map_err(unavailable("PutItem"))?;
@@ -88,10 +119,10 @@ impl Db {
     /// Makes a pending challenge usable (after its SMS was accepted).
     pub async fn activate_challenge(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
         challenge_id: &str,
     ) -> Result<(), ApiError> {
-        self.set_challenge_status(user, challenge_id, "pending", "active")
+        self.set_challenge_status(slot, challenge_id, Status::Pending, Status::Active)
             .await
             .map(|_| ())
     }
@@ -100,10 +131,10 @@ impl Db {
     /// challenge is fine: ours is already gone.
     pub async fn discard_challenge(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
         challenge_id: &str,
     ) -> Result<(), ApiError> {
-        self.set_challenge_status(user, challenge_id, "pending", "failed")
+        self.set_challenge_status(slot, challenge_id, Status::Pending, Status::Failed)
             .await
             .map(|_| ())
     }
@@ -111,55 +142,56 @@ impl Db {
     /// Marks the challenge spent; true for exactly one caller.
     pub async fn spend_challenge(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
         challenge_id: &str,
     ) -> Result<bool, ApiError> {
-        self.set_challenge_status(user, challenge_id, "active", "spent")
+        self.set_challenge_status(slot, challenge_id, Status::Active, Status::Spent)
             .await
     }
 
     async fn set_challenge_status(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
         challenge_id: &str,
-        from: &str,
-        to: &str,
+        from: Status,
+        to: Status,
     ) -> Result<bool, ApiError> {
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk(user)))
-            .key("sk", s("OTP"))
+            .key("pk", s(slot.pk()))
+            .key("sk", s(slot.purpose))
             .update_expression("SET #status = :to")
             .condition_expression("challenge_id = :cid AND #status = :from")
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":to", s(to))
-            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":cid", s(challenge_id))
             .send()
             .await;
         update_applied(res)
     }
 
-    /// Reserves one attempt on the user's active, unexpired challenge.
+    /// Reserves one attempt on the slot's active, unexpired challenge.
     pub async fn reserve_attempt(
         &self,
-        user: &UserId,
+        slot: &Slot<'_>,
+        max_attempts: i64,
         now: UnixTime,
     ) -> Result<Reservation, ApiError> {
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(pk(user)))
-            .key("sk", s("OTP"))
+            .key("pk", s(slot.pk()))
+            .key("sk", s(slot.purpose))
             .update_expression("ADD attempts :one")
             .condition_expression("attribute_exists(pk) AND #status = :active AND attempts < :max AND expires_at > :now")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":max", n(MAX_ATTEMPTS))
+            .expression_attribute_values(":active", s(Status::Active.as_str()))
+            .expression_attribute_values(":max", n(max_attempts))
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -178,7 +210,7 @@ impl Db {
         let Some(old) = old_item_of_update(&err) else {
             return Ok(Reservation::NoChallenge);
         };
-        if get_s(&old, "status").as_deref() != Some("active") {
+        if get_s(&old, "status").as_deref() != Some(Status::Active.as_str()) {
             return Ok(Reservation::NoChallenge);
         }
         if get_n(&old, "expires_at").is_none_or(|exp| exp <= now) {

@@ -1,19 +1,26 @@
-//! Users, by id (`USER#<id>`/`PROFILE`) and by lower-cased email
-//! (`EMAIL#<email>`/`EMAIL`, a uniqueness guard pointing at the id).
+//! Users, by id (`USER#<id>`/`PROFILE`), by normalised email (`EMAIL#<email>`/
+//! `EMAIL`, a uniqueness guard pointing at the id), by the email's confusable
+//! skeleton (`EMAILSKEL#<skeleton>`/`EMAILSKEL`, so a lookalike of an existing
+//! email cannot register), and the count of accounts each verified phone
+//! number serves (`PHONE#<index>`/`PHONE`).
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::{b, get_bool, get_list, get_n, get_s, list, n, require, s, unavailable, Db, Item};
 use crate::error::ApiError;
-use crate::types::{Email, FullName, Phone, UserId};
+use crate::types::{Email, FullName, PhoneIndex, UserId};
+use crate::vault::SealedPhone;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct User {
     pub user_id: UserId,
     pub email: Email,
     pub full_name: FullName,
-    pub phone: Option<Phone>,
+    /// The verified number: the only one codes are sent to.
+    pub phone: Option<SealedPhone>,
+    /// A number waiting for its owner to prove it.
+    pub pending_phone: Option<SealedPhone>,
     /// argon2id PHC string.
     pub password_hash: String,
     pub roles: Vec<String>,
@@ -22,13 +29,46 @@ pub struct User {
     pub created_at: i64,
 }
 
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("user_id", &self.user_id)
+            .field("phone", &self.phone)
+            .field("pending_phone", &self.pending_phone)
+            .field("password_hash", &"<redacted>")
+            .field("roles", &self.roles)
+            .field("mfa_enabled", &self.mfa_enabled)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a new user could not be written.
 #[derive(Debug)]
 pub enum CreateUserError {
+    /// The email, or a lookalike of it, is registered.
     EmailTaken,
     /// The generated id collided; the caller draws another.
     IdTaken,
+    /// The seeded phone number already serves as many accounts as allowed.
+    PhoneFull,
     Store(ApiError),
+}
+
+/// Why a pending phone number could not become the verified one.
+#[derive(Debug)]
+pub enum ConfirmPhoneError {
+    /// The number already serves as many accounts as allowed.
+    PhoneFull,
+    /// The pending number changed (or went) since the code was sent.
+    PendingChanged,
+    Store(ApiError),
+}
+
+/// A phone number's slot in the accounts-per-number count.
+#[derive(Clone, Copy, Debug)]
+pub struct PhoneSlot<'a> {
+    pub index: &'a PhoneIndex,
+    pub max_accounts: i64,
 }
 
 fn user_pk(id: &UserId) -> String {
@@ -39,6 +79,48 @@ fn email_pk(email: &Email) -> String {
     format!("EMAIL#{email}")
 }
 
+fn skeleton_pk(email: &Email) -> String {
+    format!("EMAILSKEL#{}", email.skeleton())
+}
+
+fn phone_pk(index: &PhoneIndex) -> String {
+    format!("PHONE#{index}")
+}
+
+fn sealed(item: &Item, prefix: &str) -> Option<SealedPhone> {
+    Some(SealedPhone {
+        ciphertext: get_s(item, &format!("{prefix}_enc"))?,
+        masked: get_s(item, &format!("{prefix}_masked"))?,
+    })
+}
+
+/// Was condition `i` of a cancelled transaction the one that failed?
+fn failed_condition(err: &TransactWriteItemsError, i: usize) -> bool {
+    match err {
+        TransactWriteItemsError::TransactionCanceledException(c) => c
+            .cancellation_reasons()
+            .get(i)
+            .and_then(|r| r.code())
+            .is_some_and(|code| code == "ConditionalCheckFailed"),
+        _ => false,
+    }
+}
+
+/// Adds one account to a number's count, up to its maximum.
+fn claim_phone(table: &str, slot: PhoneSlot<'_>) -> Result<TransactWriteItem, ApiError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key("pk", s(phone_pk(slot.index)))
+        .key("sk", s("PHONE"))
+        .update_expression("ADD accounts :one")
+        .condition_expression("attribute_not_exists(accounts) OR accounts < :max")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":max", n(slot.max_accounts))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 impl User {
     fn to_item(&self) -> Item {
         let mut item = Item::new();
@@ -47,8 +129,14 @@ impl User {
         item.insert("user_id".into(), s(self.user_id.as_str()));
         item.insert("email".into(), s(self.email.as_str()));
         item.insert("full_name".into(), s(self.full_name.as_str()));
-        if let Some(phone) = &self.phone {
-            item.insert("phone".into(), s(phone.expose()));
+        for (prefix, phone) in [
+            ("phone", &self.phone),
+            ("pending_phone", &self.pending_phone),
+        ] {
+            if let Some(p) = phone {
+                item.insert(format!("{prefix}_enc"), s(&p.ciphertext));
+                item.insert(format!("{prefix}_masked"), s(&p.masked));
+            }
         }
         item.insert("password_hash".into(), s(&self.password_hash));
         item.insert("roles".into(), list(&self.roles));
@@ -67,10 +155,8 @@ impl User {
             user_id: UserId::parse(&field("user_id")?).map_err(parse_err("user_id"))?,
             email: Email::parse(&field("email")?).map_err(parse_err("email"))?,
             full_name: FullName::parse(&field("full_name")?).map_err(parse_err("full_name"))?,
-            phone: get_s(item, "phone")
-                .map(|p| Phone::parse(&p))
-                .transpose()
-                .map_err(parse_err("phone"))?,
+            phone: sealed(item, "phone"),
+            pending_phone: sealed(item, "pending_phone"),
             password_hash: field("password_hash")?,
             roles: get_list(item, "roles"),
             permissions: get_list(item, "permissions"),
@@ -81,48 +167,59 @@ impl User {
 }
 
 impl Db {
-    /// Writes the user and claims its email in one transaction, so two
-    /// registrations of the same email can never both succeed.
-    pub async fn create_user(&self, user: &User) -> Result<(), CreateUserError> {
+    /// Writes the user and claims its email and the email's skeleton in one
+    /// transaction, so two registrations of the same email (or of two emails
+    /// that look alike) can never both succeed. A user seeded with a verified
+    /// phone also takes a slot of that number in the same transaction.
+    pub async fn create_user(
+        &self,
+        user: &User,
+        phone_slot: Option<PhoneSlot<'_>>,
+    ) -> Result<(), CreateUserError> {
+        let guard = |pk: String, sk: &str| {
+            Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(pk))
+                .item("sk", s(sk))
+                .item("user_id", s(user.user_id.as_str()))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|put| TransactWriteItem::builder().put(put).build())
+                .map_err(|e| CreateUserError::Store(ApiError::internal(e)))
+        };
         let put_user = Put::builder()
             .table_name(&self.table)
             .set_item(Some(user.to_item()))
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| CreateUserError::Store(ApiError::internal(e)))?;
-        let put_email = Put::builder()
-            .table_name(&self.table)
-            .item("pk", s(email_pk(&user.email)))
-            .item("sk", s("EMAIL"))
-            .item("user_id", s(user.user_id.as_str()))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| CreateUserError::Store(ApiError::internal(e)))?;
+        let mut items = vec![
+            TransactWriteItem::builder().put(put_user).build(),
+            guard(email_pk(&user.email), "EMAIL")?,
+            guard(skeleton_pk(&user.email), "EMAILSKEL")?,
+        ];
+        if let Some(slot) = phone_slot {
+            items.push(claim_phone(&self.table, slot).map_err(CreateUserError::Store)?);
+        }
         let res = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put_user).build())
-            .transact_items(TransactWriteItem::builder().put(put_email).build())
+            .set_transact_items(Some(items))
             .send()
             .await;
         let err = match res {
             Ok(_) => return Ok(()),
             Err(e) => e,
         };
-        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-            err.as_service_error()
-        {
-            let failed = |i: usize| {
-                c.cancellation_reasons()
-                    .get(i)
-                    .and_then(|r| r.code())
-                    .is_some_and(|code| code == "ConditionalCheckFailed")
-            };
-            if failed(1) {
+        if let Some(service) = err.as_service_error() {
+            if failed_condition(service, 1) || failed_condition(service, 2) {
                 return Err(CreateUserError::EmailTaken);
             }
-            if failed(0) {
+            if failed_condition(service, 0) {
                 return Err(CreateUserError::IdTaken);
+            }
+            if failed_condition(service, 3) {
+                return Err(CreateUserError::PhoneFull);
             }
         }
         Err(CreateUserError::Store(unavailable("TransactWriteItems")(
@@ -137,6 +234,7 @@ impl Db {
             .transpose()
     }
 
+    /// The user registered with exactly this (normalised) email.
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>, ApiError> {
         let Some(guard) = self.get(&email_pk(email), "EMAIL").await? else {
             // Same number of reads as for a known email, so response time does
@@ -147,6 +245,97 @@ impl Db {
         let id = require(get_s(&guard, "user_id"), "email", "user_id")?;
         let id = UserId::parse(&id)
             .map_err(|_| ApiError::internal("email item has a malformed user_id"))?;
-        self.user(&id).await
+        Ok(self.user(&id).await?.filter(|u| &u.email == email))
+    }
+
+    /// Records a number the user must still prove, replacing any earlier one.
+    pub async fn set_pending_phone(
+        &self,
+        id: &UserId,
+        phone: &SealedPhone,
+    ) -> Result<bool, ApiError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(id)))
+            .key("sk", s("PROFILE"))
+            .update_expression("SET pending_phone_enc = :enc, pending_phone_masked = :masked")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":enc", s(&phone.ciphertext))
+            .expression_attribute_values(":masked", s(&phone.masked))
+            .send()
+            .await;
+        super::update_applied(res)
+    }
+
+    /// Makes the pending number (still `expected`) the verified one, taking a
+    /// slot of the new number and giving back the old number's, in one
+    /// transaction.
+    pub async fn confirm_phone(
+        &self,
+        id: &UserId,
+        expected: &SealedPhone,
+        new_slot: PhoneSlot<'_>,
+        old_index: Option<&PhoneIndex>,
+    ) -> Result<(), ConfirmPhoneError> {
+        let store = |e| ConfirmPhoneError::Store(ApiError::internal(e));
+        let move_number = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(id)))
+            .key("sk", s("PROFILE"))
+            .update_expression("SET phone_enc = :enc, phone_masked = :masked REMOVE pending_phone_enc, pending_phone_masked")
+            .condition_expression("pending_phone_enc = :enc")
+            .expression_attribute_values(":enc", s(&expected.ciphertext))
+            .expression_attribute_values(":masked", s(&expected.masked))
+            .build()
+            .map_err(store)?;
+        let mut items = vec![TransactWriteItem::builder().update(move_number).build()];
+        if old_index != Some(new_slot.index) {
+            items.push(claim_phone(&self.table, new_slot).map_err(ConfirmPhoneError::Store)?);
+            if let Some(old) = old_index {
+                let release = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(phone_pk(old)))
+                    .key("sk", s("PHONE"))
+                    .update_expression("ADD accounts :minus_one")
+                    .condition_expression("accounts > :zero")
+                    .expression_attribute_values(":minus_one", n(-1))
+                    .expression_attribute_values(":zero", n(0))
+                    .build()
+                    .map_err(store)?;
+                items.push(TransactWriteItem::builder().update(release).build());
+            }
+        }
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match res {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        if let Some(service) = err.as_service_error() {
+            if failed_condition(service, 0) {
+                return Err(ConfirmPhoneError::PendingChanged);
+            }
+            if failed_condition(service, 1) {
+                return Err(ConfirmPhoneError::PhoneFull);
+            }
+        }
+        Err(ConfirmPhoneError::Store(unavailable("TransactWriteItems")(
+            err,
+        )))
+    }
+
+    /// How many accounts a number serves.
+    pub async fn accounts_on_phone(&self, index: &PhoneIndex) -> Result<i64, ApiError> {
+        Ok(self
+            .get(&phone_pk(index), "PHONE")
+            .await?
+            .and_then(|i| get_n(&i, "accounts"))
+            .unwrap_or(0))
     }
 }

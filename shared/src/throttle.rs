@@ -1,0 +1,200 @@
+//! Which limit guards which action, the key it counts under and its window:
+//! the one place rate-limit keys are built (docs/data-model.md lists them).
+
+use futures_util::future::join_all;
+
+use crate::clock::UnixTime;
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::otp::Purpose;
+use crate::state::AppState;
+use crate::store::limits::{Admission, Hit, Window};
+use crate::types::{Email, PhoneIndex, SourceIp, UserId};
+
+/// One countable limit of the contract.
+#[derive(Clone, Copy, Debug)]
+pub enum Limit<'a> {
+    RegisterPerIp(&'a SourceIp),
+    LoginFailuresPerEmail(&'a Email),
+    LoginFailuresPerIp(&'a SourceIp),
+    CodeResend(Purpose, &'a UserId),
+    CodesPerHour(Purpose, &'a UserId),
+    SignInCodesPerIp(&'a SourceIp),
+    VerificationCodesPerPhone(&'a PhoneIndex),
+    CodeFailuresPerUser(Purpose, &'a UserId),
+    CodeFailuresPerUserSource(Purpose, &'a UserId, &'a SourceIp),
+    ConnectionDetailsPerUser(&'a UserId),
+    ConnectionDetailsPerIp(&'a SourceIp),
+}
+
+impl Limit<'_> {
+    pub fn key(&self) -> String {
+        match self {
+            Limit::RegisterPerIp(ip) => format!("register_ip#{ip}"),
+            Limit::LoginFailuresPerEmail(email) => format!("login_failures#{email}"),
+            Limit::LoginFailuresPerIp(ip) => format!("login_failures_ip#{ip}"),
+            Limit::CodeResend(p, user) => format!("otp_cooldown#{}#{user}", p.name()),
+            Limit::CodesPerHour(p, user) => format!("otp_hourly#{}#{user}", p.name()),
+            Limit::SignInCodesPerIp(ip) => format!("otp_ip#{ip}"),
+            Limit::VerificationCodesPerPhone(phone) => format!("otp_phone#{phone}"),
+            Limit::CodeFailuresPerUser(p, user) => format!("otp_failures#{}#{user}", p.name()),
+            Limit::CodeFailuresPerUserSource(p, user, ip) => {
+                format!("otp_failures#{}#{user}#{ip}", p.name())
+            }
+            Limit::ConnectionDetailsPerUser(user) => format!("connection_details#{user}"),
+            Limit::ConnectionDetailsPerIp(ip) => format!("connection_details_ip#{ip}"),
+        }
+    }
+
+    pub fn window(&self, l: &Limits) -> Window {
+        match self {
+            Limit::RegisterPerIp(_) => l.register_per_ip,
+            Limit::LoginFailuresPerEmail(_) => l.login_failures_per_email,
+            Limit::LoginFailuresPerIp(_) => l.login_failures_per_ip,
+            Limit::CodeResend(..) => l.otp_resend_after,
+            Limit::CodesPerHour(Purpose::PhoneVerification, _) => l.phone_verifications_per_user,
+            Limit::CodesPerHour(..) => l.otp_requests_per_user,
+            Limit::SignInCodesPerIp(_) => l.otp_requests_per_ip,
+            Limit::VerificationCodesPerPhone(_) => l.phone_verifications_per_phone,
+            Limit::CodeFailuresPerUser(..) => l.otp_failures_per_user,
+            Limit::CodeFailuresPerUserSource(..) => l.otp_failures_per_user_source,
+            Limit::ConnectionDetailsPerUser(_) => l.connection_details_per_user,
+            Limit::ConnectionDetailsPerIp(_) => l.connection_details_per_ip,
+        }
+    }
+}
+
+/// A hit taken under a limit, which can be given back.
+#[derive(Clone, Debug)]
+pub struct Taken {
+    key: String,
+    pub hit: Hit,
+}
+
+/// Takes one hit under each limit, all at once. If any is full, the others are
+/// given back and the answer is 429 with the longest wait.
+pub async fn take_all(
+    state: &AppState,
+    limits: &[Limit<'_>],
+    now: UnixTime,
+) -> Result<Vec<Taken>, ApiError> {
+    let attempts = join_all(limits.iter().map(|l| {
+        let (key, window) = (l.key(), l.window(&state.config.limits));
+        async move {
+            let admission = state.db.hit(&key, window, now).await;
+            (key, admission)
+        }
+    }))
+    .await;
+    let mut taken = Vec::with_capacity(attempts.len());
+    let mut retry_after = None;
+    let mut failure = None;
+    for (key, admission) in attempts {
+        match admission {
+            Ok(Admission::Admitted(hit)) => taken.push(Taken { key, hit }),
+            Ok(Admission::Refused { retry_after: r }) => {
+                retry_after = Some(retry_after.unwrap_or(0).max(r));
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if failure.is_none() && retry_after.is_none() {
+        return Ok(taken);
+    }
+    give_back(state, taken).await;
+    match failure {
+        Some(e) => Err(e),
+        None => Err(ApiError::RateLimited {
+            retry_after: retry_after.unwrap_or(1),
+        }),
+    }
+}
+
+/// Takes one hit under `limit`.
+pub async fn take(state: &AppState, limit: Limit<'_>, now: UnixTime) -> Result<Taken, ApiError> {
+    let mut taken = take_all(state, &[limit], now).await?;
+    taken
+        .pop()
+        .ok_or_else(|| ApiError::internal("take_all returned no hit"))
+}
+
+/// Gives hits back (the work they reserved did not count). Best effort: a
+/// failure only leaves a limit slightly tighter, so it is logged, not raised.
+pub async fn give_back(state: &AppState, taken: Vec<Taken>) {
+    let results = join_all(taken.iter().map(|t| state.db.release(&t.key, t.hit))).await;
+    for (t, result) in taken.iter().zip(results) {
+        if let Err(err) = result {
+            tracing::warn!(
+                event = "limit_release_failed",
+                key_kind = t.key.split('#').next().unwrap_or(""),
+                cause = err.cause().unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Counts one more event under each limit whatever the count (failure
+/// counters); true when any of them has now reached its limit.
+pub async fn count_all(
+    state: &AppState,
+    limits: &[Limit<'_>],
+    now: UnixTime,
+) -> Result<bool, ApiError> {
+    let counts = join_all(limits.iter().map(|l| {
+        let (key, window) = (l.key(), l.window(&state.config.limits));
+        async move {
+            let hits = state.db.count(&key, window.seconds, now).await?;
+            Ok::<bool, ApiError>(hits >= window.limit)
+        }
+    }))
+    .await;
+    let mut reached = false;
+    for c in counts {
+        reached |= c?;
+    }
+    Ok(reached)
+}
+
+/// Refuses with 429 if any of these counters is already at its limit.
+pub async fn refuse_if_reached(
+    state: &AppState,
+    limits: &[Limit<'_>],
+    now: UnixTime,
+) -> Result<(), ApiError> {
+    let usages = join_all(limits.iter().map(|l| {
+        let (key, window) = (l.key(), l.window(&state.config.limits));
+        async move {
+            let usage = state.db.usage(&key, window.seconds, now).await?;
+            Ok::<_, ApiError>(usage.filter(|u| u.hits >= window.limit))
+        }
+    }))
+    .await;
+    let mut retry_after = None;
+    for u in usages {
+        if let Some(full) = u? {
+            retry_after = Some(retry_after.unwrap_or(0).max(full.resets_in));
+        }
+    }
+    match retry_after {
+        Some(retry_after) => Err(ApiError::RateLimited { retry_after }),
+        None => Ok(()),
+    }
+}
+
+/// Clears counters (a success resets consecutive failures).
+pub async fn clear_all(state: &AppState, limits: &[Limit<'_>]) -> Result<(), ApiError> {
+    let results = join_all(limits.iter().map(|l| {
+        let key = l.key();
+        async move { state.db.clear_window(&key).await }
+    }))
+    .await;
+    results.into_iter().collect()
+}
+
+/// Keeps a full window full for another window length from `now` (a lockout).
+pub async fn hold_full(state: &AppState, limit: Limit<'_>, now: UnixTime) -> Result<(), ApiError> {
+    state
+        .db
+        .hold_full(&limit.key(), limit.window(&state.config.limits), now)
+        .await
+}

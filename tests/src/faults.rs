@@ -1,0 +1,282 @@
+//! A fault-injecting proxy between the product's AWS SDK clients and the
+//! emulator. Every test app talks to AWS through its own proxy, which
+//! forwards each request to moto unchanged, counts each call by operation
+//! (`DynamoDB.GetItem`, `SNS.Publish`, ...), and, when a test asks for it,
+//! answers in moto's place with the errors real AWS sends (throttling,
+//! transaction conflicts, server errors) or holds the answer back (timeouts).
+//! The product's code path is the real one: real SDK, real HTTP, real retries.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+/// What the proxy does instead of forwarding.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// DynamoDB `ThrottlingException`, SNS `Throttling`, Secrets Manager
+    /// `ThrottlingException`: 400 with the service's own error shape.
+    Throttle,
+    /// A 500 `InternalServerError` / `InternalFailure`.
+    ServerError,
+    /// DynamoDB `ConditionalCheckFailedException` with no item.
+    ConditionalFailure,
+    /// DynamoDB `TransactionCanceledException` naming a `TransactionConflict`.
+    TransactionConflict,
+    /// Waits this long, then forwards (longer than the SDK's timeouts: a hang).
+    Delay(Duration),
+}
+
+#[derive(Debug)]
+struct Rule {
+    operation: String,
+    fault: Fault,
+    /// How many more calls it applies to; `None` until cleared.
+    remaining: Option<usize>,
+}
+
+#[derive(Default)]
+struct Shared {
+    rules: Vec<Rule>,
+    calls: Vec<String>,
+}
+
+/// The proxy; dropping it does not stop it (it lives as long as the test runtime).
+#[derive(Clone)]
+pub struct FaultProxy {
+    pub endpoint: String,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy in front of the emulator at `upstream`.
+    pub async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind fault proxy");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let client = reqwest::Client::new();
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let state = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (state, client, upstream) = (state.clone(), client.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: hyper::Request<Incoming>| {
+                        let (state, client, upstream) =
+                            (state.clone(), client.clone(), upstream.clone());
+                        async move {
+                            Ok::<_, hyper::Error>(handle(req, &state, &client, &upstream).await)
+                        }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { endpoint, shared }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `fault` to the next `times` calls of `operation` (e.g.
+    /// `DynamoDB.UpdateItem`, `SNS.Publish`, `DynamoDB.*` for any).
+    pub fn inject(&self, operation: &str, fault: Fault, times: usize) {
+        self.lock().rules.push(Rule {
+            operation: operation.to_owned(),
+            fault,
+            remaining: Some(times),
+        });
+    }
+
+    /// Applies `fault` to every call of `operation` until [`clear`](Self::clear).
+    pub fn inject_always(&self, operation: &str, fault: Fault) {
+        self.lock().rules.push(Rule {
+            operation: operation.to_owned(),
+            fault,
+            remaining: None,
+        });
+    }
+
+    pub fn clear(&self) {
+        self.lock().rules.clear();
+    }
+
+    /// Every call seen so far, by operation, in order (faulted ones included).
+    pub fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
+    }
+
+    /// Forgets the calls seen so far.
+    pub fn reset_calls(&self) {
+        self.lock().calls.clear();
+    }
+
+    /// Calls per operation since the last reset.
+    pub fn call_counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for c in self.calls() {
+            *counts.entry(c).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
+/// `DynamoDB.GetItem` from `X-Amz-Target: DynamoDB_20120810.GetItem`,
+/// `SecretsManager.GetSecretValue` from `secretsmanager.GetSecretValue`, and
+/// `SNS.Publish` from the query-protocol body `Action=Publish&...`.
+fn operation(headers: &http::HeaderMap, body: &[u8]) -> String {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (service, op) = target.split_once('.').unwrap_or(("", target));
+        let service = if service.starts_with("DynamoDB") {
+            "DynamoDB"
+        } else if service.eq_ignore_ascii_case("secretsmanager") {
+            "SecretsManager"
+        } else {
+            service
+        };
+        return format!("{service}.{op}");
+    }
+    let text = String::from_utf8_lossy(body);
+    let action = text
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("Unknown");
+    format!("SNS.{action}")
+}
+
+fn matches(rule: &str, op: &str) -> bool {
+    match rule.strip_suffix(".*") {
+        Some(service) => op.split('.').next() == Some(service),
+        None => rule == op,
+    }
+}
+
+fn fault_for(shared: &Mutex<Shared>, op: &str) -> Option<Fault> {
+    let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
+    s.calls.push(op.to_owned());
+    let rule = s
+        .rules
+        .iter_mut()
+        .find(|r| matches(&r.operation, op) && r.remaining != Some(0))?;
+    if let Some(n) = rule.remaining.as_mut() {
+        *n -= 1;
+    }
+    Some(rule.fault.clone())
+}
+
+fn reply(status: u16, content_type: &str, body: String) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-amzn-requestid", "fault-proxy")
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response")
+}
+
+/// The error the real service sends for `fault`, in its own protocol.
+fn fault_response(op: &str, fault: &Fault) -> hyper::Response<Full<Bytes>> {
+    let service = op.split('.').next().unwrap_or("");
+    if service == "SNS" {
+        let (status, kind, code) = match fault {
+            Fault::Throttle => (400, "Sender", "Throttling"),
+            _ => (500, "Receiver", "InternalFailure"),
+        };
+        return reply(
+            status,
+            "text/xml",
+            format!("<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code><Message>injected fault</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"),
+        );
+    }
+    let json_type = if service == "DynamoDB" {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    let prefix = if service == "DynamoDB" {
+        "com.amazonaws.dynamodb.v20120810#"
+    } else {
+        ""
+    };
+    let (status, body) = match fault {
+        Fault::Throttle => (
+            400,
+            serde_json::json!({"__type": format!("{prefix}ThrottlingException"), "message": "Rate exceeded"}),
+        ),
+        Fault::ServerError => (
+            500,
+            serde_json::json!({"__type": format!("{prefix}InternalServerError"), "message": "injected fault"}),
+        ),
+        Fault::ConditionalFailure => (
+            400,
+            serde_json::json!({"__type": format!("{prefix}ConditionalCheckFailedException"), "message": "The conditional request failed"}),
+        ),
+        Fault::TransactionConflict => (
+            400,
+            serde_json::json!({
+                "__type": format!("{prefix}TransactionCanceledException"),
+                "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [TransactionConflict]",
+                "CancellationReasons": [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}, {"Code": "None"}, {"Code": "None"}, {"Code": "None"}],
+            }),
+        ),
+        Fault::Delay(_) => unreachable!("delays forward"),
+    };
+    reply(status, json_type, body.to_string())
+}
+
+async fn handle(
+    req: hyper::Request<Incoming>,
+    shared: &Mutex<Shared>,
+    client: &reqwest::Client,
+    upstream: &str,
+) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return reply(400, "text/plain", "unreadable body".into()),
+    };
+    let op = operation(&parts.headers, &body);
+    match fault_for(shared, &op) {
+        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(fault) => return fault_response(&op, &fault),
+        None => {}
+    }
+    let url = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut forward = client.request(parts.method.clone(), url).body(body);
+    for (name, value) in &parts.headers {
+        if name != http::header::HOST && name != http::header::CONTENT_LENGTH {
+            forward = forward.header(name, value);
+        }
+    }
+    match forward.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let mut out = hyper::Response::builder().status(status);
+            for (name, value) in &headers {
+                if name != http::header::CONTENT_LENGTH && name != http::header::TRANSFER_ENCODING {
+                    out = out.header(name, value);
+                }
+            }
+            out.body(Full::new(bytes)).expect("valid response")
+        }
+        Err(_) => reply(502, "text/plain", "emulator unreachable".into()),
+    }
+}
