@@ -2,10 +2,12 @@
 
 mod accounts;
 mod edge;
+mod faults;
 mod jwt;
 mod lambdas;
 mod logs;
 mod otp;
 mod phone;
+mod races;
 mod tokens;
 mod voice;

@@ -31,11 +31,17 @@ pub enum Fault {
     TransactionConflict,
     /// Waits this long, then forwards (longer than the SDK's timeouts: a hang).
     Delay(Duration),
+    /// Forwards at once (the service acts on it), then holds the answer this
+    /// long: a call that worked but whose answer came too late.
+    AnswerLate(Duration),
 }
 
 #[derive(Debug)]
 struct Rule {
     operation: String,
+    /// Only requests whose body contains this (e.g. `"spent"` picks the
+    /// UpdateItem that spends a code).
+    body_contains: Option<String>,
     fault: Fault,
     /// How many more calls it applies to; `None` until cleared.
     remaining: Option<usize>,
@@ -95,19 +101,26 @@ impl FaultProxy {
     /// Applies `fault` to the next `times` calls of `operation` (e.g.
     /// `DynamoDB.UpdateItem`, `SNS.Publish`, `DynamoDB.*` for any).
     pub fn inject(&self, operation: &str, fault: Fault, times: usize) {
-        self.lock().rules.push(Rule {
-            operation: operation.to_owned(),
-            fault,
-            remaining: Some(times),
-        });
+        self.push(operation, None, fault, Some(times));
     }
 
     /// Applies `fault` to every call of `operation` until [`clear`](Self::clear).
     pub fn inject_always(&self, operation: &str, fault: Fault) {
+        self.push(operation, None, fault, None);
+    }
+
+    /// Applies `fault` to the next `times` calls of `operation` whose body
+    /// contains `needle`.
+    pub fn inject_matching(&self, operation: &str, needle: &str, fault: Fault, times: usize) {
+        self.push(operation, Some(needle), fault, Some(times));
+    }
+
+    fn push(&self, operation: &str, needle: Option<&str>, fault: Fault, remaining: Option<usize>) {
         self.lock().rules.push(Rule {
             operation: operation.to_owned(),
+            body_contains: needle.map(str::to_owned),
             fault,
-            remaining: None,
+            remaining,
         });
     }
 
@@ -165,13 +178,15 @@ fn matches(rule: &str, op: &str) -> bool {
     }
 }
 
-fn fault_for(shared: &Mutex<Shared>, op: &str) -> Option<Fault> {
+fn fault_for(shared: &Mutex<Shared>, op: &str, body: &[u8]) -> Option<Fault> {
     let mut s = shared.lock().unwrap_or_else(|e| e.into_inner());
     s.calls.push(op.to_owned());
-    let rule = s
-        .rules
-        .iter_mut()
-        .find(|r| matches(&r.operation, op) && r.remaining != Some(0))?;
+    let body = String::from_utf8_lossy(body);
+    let rule = s.rules.iter_mut().find(|r| {
+        matches(&r.operation, op)
+            && r.remaining != Some(0)
+            && r.body_contains.as_deref().is_none_or(|n| body.contains(n))
+    })?;
     if let Some(n) = rule.remaining.as_mut() {
         *n -= 1;
     }
@@ -232,7 +247,7 @@ fn fault_response(op: &str, fault: &Fault) -> hyper::Response<Full<Bytes>> {
                 "CancellationReasons": [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}, {"Code": "None"}, {"Code": "None"}, {"Code": "None"}],
             }),
         ),
-        Fault::Delay(_) => unreachable!("delays forward"),
+        Fault::Delay(_) | Fault::AnswerLate(_) => unreachable!("delays forward"),
     };
     reply(status, json_type, body.to_string())
 }
@@ -249,11 +264,32 @@ async fn handle(
         Err(_) => return reply(400, "text/plain", "unreadable body".into()),
     };
     let op = operation(&parts.headers, &body);
-    match fault_for(shared, &op) {
-        Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+    let answer_late = match fault_for(shared, &op, &body) {
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        Some(Fault::AnswerLate(d)) => Some(d),
         Some(fault) => return fault_response(&op, &fault),
-        None => {}
+        None => None,
+    };
+    // Forwarded on its own task, so a client that hangs up cannot cancel it.
+    let forwarded = tokio::spawn(forward(parts, body, client.clone(), upstream.to_owned()));
+    let response = forwarded
+        .await
+        .unwrap_or_else(|_| reply(502, "text/plain", "forward panicked".into()));
+    if let Some(d) = answer_late {
+        tokio::time::sleep(d).await;
     }
+    response
+}
+
+async fn forward(
+    parts: http::request::Parts,
+    body: Bytes,
+    client: reqwest::Client,
+    upstream: String,
+) -> hyper::Response<Full<Bytes>> {
     let url = format!(
         "{upstream}{}",
         parts.uri.path_and_query().map_or("/", |p| p.as_str())

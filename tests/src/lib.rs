@@ -250,6 +250,40 @@ impl TestApp {
         }
     }
 
+    /// Another instance of this stage (same table, secrets, clock and fault
+    /// proxy) as a cold container would start: nothing cached. Served on its
+    /// own port; the returned app shares everything else with this one.
+    pub async fn cold_instance(&self) -> TestApp {
+        let aws = AwsConfigs::shared(emulator_config(&self.faults.endpoint).await);
+        let state = Arc::new(AppState::new(
+            self.state.config.clone(),
+            aws,
+            self.clock.clone(),
+        ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server::serve(
+            App::new(state.clone(), &Route::ALL),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        TestApp {
+            base,
+            clock: self.clock.clone(),
+            state,
+            http: reqwest::Client::new(),
+            emulator: self.emulator.clone(),
+            faults: self.faults.clone(),
+            phones: self.phones.clone(),
+            _stop: stop,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -151,12 +151,23 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
         }
     };
 
-    let user = state.db.user_by_email(&body.email).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = password::verify(body.password.expose().to_owned(), hash).await?;
-    let user = match (user, password_ok) {
-        (Some(user), true) => user,
-        (user, _) => {
+    let checked = async {
+        let user = state.db.user_by_email(&body.email).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password_ok = password::verify(body.password.expose().to_owned(), hash).await?;
+        Ok::<_, ApiError>((user, password_ok))
+    }
+    .await;
+    let user = match checked {
+        Ok((Some(user), true)) => {
+            // A right password is not a failure: its reservations are given
+            // back. Earlier failures stay counted, so however attempts
+            // interleave, at most the limit of wrong passwords is checked
+            // per email in a window.
+            throttle::give_back(state, vec![reserved.email, reserved.source]).await;
+            user
+        }
+        Ok((user, _)) => {
             // Both reservations stand: they are this failure's count.
             let limit = state.config.limits.login_failures_per_email.limit;
             let user_id = user.as_ref().map(|u| u.user_id.as_str());
@@ -173,11 +184,12 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
             }
             return Err(ApiError::InvalidCredentials);
         }
+        Err(err) => {
+            // Nothing was checked: an outage is not a wrong password.
+            throttle::give_back(state, vec![reserved.email, reserved.source]).await;
+            return Err(err);
+        }
     };
-    // A right password is not a failure: its reservations are given back.
-    // Earlier failures stay counted, so however attempts interleave, at most
-    // the limit of wrong passwords is checked per email in a window.
-    throttle::give_back(state, vec![reserved.email, reserved.source]).await;
 
     let proof = if user.mfa_enabled {
         second_factor(state, meta, &user, body.otp_code.as_ref()).await?;
