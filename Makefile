@@ -1,5 +1,5 @@
 # voicegate — see README.md. Every target installs what it needs on first run.
-.PHONY: dev test sms build lambdas sam-build fmt clippy bench tools clean
+.PHONY: dev test sms build lambdas sam-build fmt clippy bench fuzz load tools clean
 
 dev: ## Run the whole API locally on 127.0.0.1:3000 (emulator on 127.0.0.1:4566)
 	scripts/dev.sh
@@ -21,6 +21,12 @@ sam-build: ## sam build (cargo-lambda per function), ready for `sam deploy --gui
 
 bench: ## Latency and memory of the hot paths against the emulator
 	scripts/bench.sh
+
+load: ## A bounded mixed workload on a private local stage (LOAD_CLIENTS, LOAD_SECONDS), then exact checks
+	scripts/load.sh
+
+fuzz: ## Fuzz the request parsers and token verifiers (FUZZ_SECONDS per target, default 60)
+	scripts/fuzz.sh
 
 tools: ## Install the local tools into .tools/
 	scripts/tools.sh

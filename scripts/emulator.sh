@@ -24,7 +24,7 @@ case "${1:-}" in
     if answers "$port"; then echo "emulator: reusing the one on 127.0.0.1:$port" >&2; exit 0; fi
     scripts/tools.sh moto
     mkdir -p .local
-    .tools/moto/bin/moto_server -H 127.0.0.1 -p "$port" >".local/moto-$port.log" 2>&1 &
+    .tools/moto/bin/python infra/tools/moto_server.py -H 127.0.0.1 -p "$port" >".local/moto-$port.log" 2>&1 &
     echo $! >"$pidfile"
     for _ in $(seq 1 100); do
       answers "$port" && { echo "emulator: moto on 127.0.0.1:$port" >&2; exit 0; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: installs the tools, starts a private emulator on a free loopback
-# port, runs fmt, clippy, every test and cfn-lint, and stops the emulator
-# again whatever happens.
+# port, runs fmt, clippy, cfn-lint, every test and schemathesis against the
+# running local API, and stops the emulator again whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,10 @@ VOICEGATE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port" \
   cargo test --workspace --no-fail-fast -- --test-threads "${TEST_THREADS:-8}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+if [ "$status" -eq 0 ]; then
+  echo "== schemathesis against the local API (docs/openapi.yaml)"
+  scripts/schemathesis.sh "$port" || status=$?
+fi
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"

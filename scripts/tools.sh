@@ -4,10 +4,11 @@
 #   .tools/moto     moto server, the local AWS emulator (DynamoDB, SNS, Secrets Manager)
 #   .tools/lint     cfn-lint for template.yaml
 #   .tools/livekit  LiveKit's Python SDK for cross-checking tokens in tests
+#   .tools/schemathesis  schemathesis, run against the local API by `make test`
 #   tests/livekit/node_modules  LiveKit's Node SDKs (server SDK, client TokenSource)
 #   .tools/lambda   cargo-lambda (with zig) for arm64 Lambda builds   (only when asked for)
 #   .tools/sam      AWS SAM CLI                                       (only when asked for)
-# Usage: scripts/tools.sh [moto] [lint] [livekit] [node] [lambda] [sam]
+# Usage: scripts/tools.sh [moto] [lint] [livekit] [schemathesis] [node] [lambda] [sam]
 #        (no argument: what `make test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,12 +34,13 @@ node_deps() {
 }
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(moto lint livekit node)
+[ ${#want[@]} -eq 0 ] && want=(moto lint livekit schemathesis node)
 for t in "${want[@]}"; do
   case "$t" in
     moto) venv moto infra/tools/moto-requirements.txt ;;
     lint) venv lint infra/tools/lint-requirements.txt ;;
     livekit) venv livekit tests/livekit/requirements.txt ;;
+    schemathesis) venv schemathesis infra/tools/schemathesis-requirements.txt ;;
     node) node_deps ;;
     lambda) venv lambda infra/tools/lambda-requirements.txt ;;
     sam) venv sam infra/tools/sam-requirements.txt ;;

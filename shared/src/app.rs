@@ -19,6 +19,7 @@ use crate::state::AppState;
 pub enum Route {
     Health,
     Jwks,
+    OpenApi,
     Register,
     Login,
     Refresh,
@@ -35,9 +36,10 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 15] = [
+    pub const ALL: [Route; 16] = [
         Route::Health,
         Route::Jwks,
+        Route::OpenApi,
         Route::Register,
         Route::Login,
         Route::Refresh,
@@ -55,7 +57,7 @@ impl Route {
 
     pub fn method(self) -> Method {
         match self {
-            Route::Health | Route::Jwks | Route::Me => Method::GET,
+            Route::Health | Route::Jwks | Route::OpenApi | Route::Me => Method::GET,
             _ => Method::POST,
         }
     }
@@ -64,6 +66,7 @@ impl Route {
         match self {
             Route::Health => "/health",
             Route::Jwks => "/.well-known/jwks.json",
+            Route::OpenApi => "/openapi.json",
             Route::Register => "/auth/register",
             Route::Login => "/auth/login",
             Route::Refresh => "/auth/refresh",

@@ -238,6 +238,50 @@ mod tests {
         assert!(verify(&s, "voicegate", "other", now, &t).is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_or_any_three_segments_is_refused_without_panicking(
+            text in "\\PC{0,300}",
+            parts in proptest::collection::vec("[A-Za-z0-9_-]{0,80}", 3),
+        ) {
+            let s = secrets("k1", SEED);
+            let now = 1_700_000_000;
+            proptest::prop_assert!(verify(&s, "voicegate", "voicegate-api", now, &text).is_err());
+            let joined = parts.join(".");
+            proptest::prop_assert!(verify(&s, "voicegate", "voicegate-api", now, &joined).is_err());
+            let creds = crate::secrets::LiveKitCredentials { api_key: "devkey".into(), api_secret: "secret".into() };
+            let empty_body: &[u8] = &[];
+            proptest::prop_assert!(crate::livekit::verify_webhook(&creds, &joined, empty_body).is_err());
+        }
+    }
+
+    #[test]
+    fn compact_headers_are_read_strictly() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let token = |h: &str| format!("{}.e30.c2ln", b64(h));
+        let h = CompactHeader::parse(&token(
+            r#"{"alg":"ES256","typ":"application/AT+JWT","kid":"k1"}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            (h.alg.as_str(), h.typ.as_deref(), h.kid.as_deref()),
+            ("ES256", Some("at+jwt"), Some("k1"))
+        );
+        for bad in [
+            token(r#"{"alg":"ES256","jku":"https://x"}"#),
+            token(r#"{"alg":"ES256","crit":["exp"]}"#),
+            token(r#"{"alg":1}"#),
+            token(r#"{"typ":"JWT"}"#),
+            token("[]"),
+            format!("{}.e30.c2ln=", b64(r#"{"alg":"ES256"}"#)),
+            format!("{}.e30", b64(r#"{"alg":"ES256"}"#)),
+            format!("{}..c2ln", b64(r#"{"alg":"ES256"}"#)),
+        ] {
+            assert_eq!(CompactHeader::parse(&bad), None, "{bad}");
+        }
+    }
+
     #[test]
     fn foreign_key_with_same_kid_is_refused() {
         let ours = secrets("k1", SEED);

@@ -3,23 +3,51 @@
 //! phone number.
 
 use serde_json::{json, Value};
-use voicegate_tests::{captured_logs, livekit_webhook_auth, TestApp, LOCAL_LIVEKIT_SECRET};
+use voicegate_tests::{
+    captured_logs, livekit_webhook_auth, random_phone, TestApp, LOCAL_LIVEKIT_SECRET,
+};
 
+/// Every flow, then the whole log of the process and a dump of the table are
+/// searched for each code, password, token, refresh token, full phone number
+/// and secret the flows used (item 15 of the hardening issue).
 #[tokio::test]
-async fn no_secret_reaches_the_logs() {
+async fn no_secret_reaches_the_logs_or_the_table() {
     let app = TestApp::start().await;
     let mut secrets: Vec<String> = vec![
         "correct-horse-battery".into(),
         "jane-secret-passphrase".into(),
+        "ada-admin-passphrase".into(),
         "a brand new passphrase".into(),
     ];
     secrets.extend(app.phones.values().cloned());
+    let new_phone = random_phone();
+    let changed_phone = random_phone();
+    secrets.push(new_phone.clone());
+    secrets.push(changed_phone.clone());
+    let mut codes: Vec<String> = Vec::new();
 
+    // Registration with a number, its verification, and a change of number.
     let reg = app
-        .post("/auth/register", json!({"email": "logcheck@example.com", "password": "a brand new passphrase", "full_name": "Log Check", "phone_number": "+15555550177"}))
+        .post("/auth/register", json!({"email": "logcheck@example.com", "password": "a brand new passphrase", "full_name": "Log Check", "phone_number": new_phone}))
         .await
         .json();
-    secrets.push("+15555550177".into());
+    let reg_token = reg["access_token"].as_str().unwrap().to_owned();
+    codes.push(sms_code(&app, &new_phone).await);
+    app.post_auth("/auth/phone/verify", &reg_token, json!({"otp": "000001"}))
+        .await;
+    app.post_auth("/auth/phone/verify", &reg_token, json!({"otp": codes[0]}))
+        .await;
+    app.clock.advance(31);
+    app.post_auth(
+        "/auth/phone",
+        &reg_token,
+        json!({"phone_number": changed_phone}),
+    )
+    .await;
+    codes.push(sms_code(&app, &changed_phone).await);
+
+    // Password login, a wrong one, refresh (and its retry within the grace
+    // window, and a reuse after it), SMS sign-in, MFA login.
     let t = app.login("john@example.com", "correct-horse-battery").await;
     app.post(
         "/auth/login",
@@ -40,14 +68,17 @@ async fn no_secret_reaches_the_logs() {
     .await;
     app.post("/auth/otp/request", json!({"user_id": "u001"}))
         .await;
-    let code = app.latest_code("u001").await;
+    codes.push(app.latest_code("u001").await);
     app.post(
         "/auth/otp/verify",
         json!({"user_id": "u001", "otp": "000000"}),
     )
     .await;
     let v = app
-        .post("/auth/otp/verify", json!({"user_id": "u001", "otp": code}))
+        .post(
+            "/auth/otp/verify",
+            json!({"user_id": "u001", "otp": codes[2]}),
+        )
         .await
         .json();
     app.post(
@@ -55,12 +86,13 @@ async fn no_secret_reaches_the_logs() {
         json!({"email": "jane@example.com", "password": "jane-secret-passphrase"}),
     )
     .await;
-    let mfa = app.latest_code("u002").await;
-    app.post(
-        "/auth/login",
-        json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "otp_code": mfa}),
-    )
-    .await;
+    codes.push(app.latest_code("u002").await);
+    let mfa = app
+        .post("/auth/login", json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "otp_code": codes[3]}))
+        .await
+        .json();
+
+    // Voice: connection details, a webhook, an admin token.
     let d = app
         .post_auth(
             "/connection-details",
@@ -78,6 +110,11 @@ async fn no_secret_reaches_the_logs() {
         &[("authorization", &auth)],
     )
     .await;
+    let ada = app.login("ada@example.com", "ada-admin-passphrase").await;
+    let admin = app
+        .post_auth("/admin/livekit-tokens", ada["access_token"].as_str().unwrap(), json!({"identity": "ops-1", "room_name": "support", "kind": "participant", "ttl_seconds": 600}))
+        .await
+        .json();
     app.post_auth(
         "/auth/logout",
         v["access_token"].as_str().unwrap(),
@@ -85,42 +122,73 @@ async fn no_secret_reaches_the_logs() {
     )
     .await;
 
-    for doc in [&reg, &t, &refreshed, &v] {
-        secrets.push(doc["access_token"].as_str().unwrap().to_owned());
-        secrets.push(doc["refresh_token"].as_str().unwrap().to_owned());
-        // The signature part alone is enough to leak a token.
-        secrets.push(
-            doc["access_token"]
-                .as_str()
-                .unwrap()
-                .rsplit('.')
-                .next()
-                .unwrap()
-                .to_owned(),
-        );
+    for doc in [&reg, &t, &refreshed, &v, &mfa, &ada] {
+        for field in ["access_token", "refresh_token"] {
+            let token = doc[field].as_str().unwrap().to_owned();
+            // The signature (or secret half) alone is enough to leak a token.
+            secrets.push(token.rsplit('.').next().unwrap().to_owned());
+            secrets.push(token);
+        }
     }
-    secrets.push(d["participant_token"].as_str().unwrap().to_owned());
-    secrets.push(auth);
-    secrets.push(format!("\"{code}\""));
-    secrets.push(format!("\"{mfa}\""));
-    secrets.push(format!(" {code} "));
-    secrets.push(format!("={code}"));
-    secrets.push("\"secret\"".into());
+    for token in [
+        d["participant_token"].as_str().unwrap(),
+        admin["participant_token"].as_str().unwrap(),
+        &auth,
+    ] {
+        secrets.push(token.to_owned());
+        secrets.push(token.rsplit('.').next().unwrap().to_owned());
+    }
+    // The secrets themselves: the app secret's seed and the LiveKit API secret.
+    let sm =
+        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    let app_secret: Value = serde_json::from_str(
+        &sm.get_secret_value()
+            .secret_id(&app.state.config.app_secret_id)
+            .send()
+            .await
+            .unwrap()
+            .secret_string
+            .unwrap(),
+    )
+    .unwrap();
+    secrets.push(app_secret["seed"].as_str().unwrap().to_owned());
 
     let logs = captured_logs();
+    let dump = app.table_dump().await;
     assert!(
-        logs.contains("logcheck") || logs.contains("\"event\":\"register\""),
+        logs.contains("\"event\":\"register\""),
         "logs were not captured"
     );
-    for s in &secrets {
+    assert!(dump.contains("SESSION#"), "the table was not dumped");
+    for (place, text) in [("log", &logs), ("table", &dump)] {
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "{place} holds a secret: {}…",
+                &s[..s.len().min(12)]
+            );
+        }
+        for code in &codes {
+            for form in [
+                format!("\"{code}\""),
+                format!(" {code} "),
+                format!("={code}"),
+                format!("({code})"),
+            ] {
+                assert!(!text.contains(&form), "{place} holds a code");
+            }
+        }
         assert!(
-            !logs.contains(s.as_str()),
-            "log contains a secret: {}…",
-            &s[..s.len().min(12)]
+            !text.contains("S(\"secret\")") && !text.contains("\"secret\""),
+            "{place} holds the LiveKit secret"
         );
     }
     // Masked phone numbers do appear in OTP audit lines.
     assert!(logs.contains(&format!("+1******{}", &app.phones["u001"][8..])));
+}
+
+async fn sms_code(app: &TestApp, phone: &str) -> String {
+    app.sms_to_phone(phone).await.last().expect("an SMS")[..6].to_owned()
 }
 
 #[tokio::test]

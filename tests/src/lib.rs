@@ -5,6 +5,7 @@
 //!
 //! `make test` starts the emulator and sets `VOICEGATE_TEST_AWS_ENDPOINT`.
 
+pub mod contract;
 pub mod faults;
 pub mod runtime_api;
 
@@ -288,11 +289,17 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Sends a request and reads the whole answer, which must be as
+    /// docs/openapi.yaml documents it (see [`contract::check`]).
     async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
-        let resp = req.send().await.expect("request");
+        let (client, req) = req.build_split();
+        let req = req.expect("request");
+        let (method, path) = (req.method().to_string(), req.url().path().to_owned());
+        let resp = client.execute(req).await.expect("request");
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
+        contract::check(&method, &path, status, &headers, &text);
         Resp {
             status,
             headers,
@@ -485,18 +492,45 @@ impl TestApp {
         .collect()
     }
 
+    /// Every item of this app's table whose partition key starts with `prefix`
+    /// (`SESSION#`, `USER#`, ...), all pages of the scan.
+    pub async fn items(
+        &self,
+        prefix: &str,
+    ) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .state
+                .db
+                .client
+                .scan()
+                .table_name(&self.state.db.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            out.extend(
+                page.items()
+                    .iter()
+                    .filter(|i| {
+                        i.get("pk")
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|pk| pk.starts_with(prefix))
+                    })
+                    .cloned(),
+            );
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return out;
+            }
+        }
+    }
+
     /// Every item of this app's table, as debug text (for "never stored in clear" checks).
     pub async fn table_dump(&self) -> String {
-        let out = self
-            .state
-            .db
-            .client
-            .scan()
-            .table_name(&self.state.db.table)
-            .send()
-            .await
-            .expect("scan");
-        format!("{:?}", out.items())
+        format!("{:?}", self.items("").await)
     }
 }
 

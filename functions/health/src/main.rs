@@ -1,4 +1,4 @@
-//! Lambda: GET /health and GET /.well-known/jwks.json.
+//! Lambda: GET /health, GET /.well-known/jwks.json and GET /openapi.json.
 
 use voicegate::{AppState, Route};
 
@@ -6,5 +6,5 @@ use voicegate::{AppState, Route};
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::Health, Route::Jwks]).await
+    voicegate::lambda::serve(state, &[Route::Health, Route::Jwks, Route::OpenApi]).await
 }

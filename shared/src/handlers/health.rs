@@ -1,4 +1,4 @@
-//! `GET /health` and `GET /.well-known/jwks.json`.
+//! `GET /health`, `GET /.well-known/jwks.json` and `GET /openapi.json`.
 
 use http::header::{HeaderValue, CACHE_CONTROL};
 use http::StatusCode;
@@ -33,4 +33,21 @@ pub async fn jwks(state: &AppState) -> HandlerResult {
         HeaderValue::from_static("public, max-age=300"),
     );
     Ok(resp)
+}
+
+/// docs/openapi.yaml, converted to JSON at build time.
+const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));
+
+/// The API's OpenAPI 3.1 description.
+pub fn openapi() -> lambda_http::Response<lambda_http::Body> {
+    let mut resp = lambda_http::Response::new(lambda_http::Body::Text(OPENAPI_JSON.to_owned()));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
 }

@@ -26,6 +26,7 @@ pub async fn dispatch(
     match route {
         Route::Health => health::health(state).await,
         Route::Jwks => health::jwks(state).await,
+        Route::OpenApi => Ok(health::openapi()),
         Route::Register => accounts::register(state, meta, &req).await,
         Route::Login => accounts::login(state, meta, &req).await,
         Route::Refresh => session::refresh(state, &req).await,
