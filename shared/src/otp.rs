@@ -93,6 +93,7 @@ pub struct CodeRequest<'a> {
 }
 
 impl CodeRequest<'_> {
+    /// Tightest first (see [`throttle::take_all`]).
     fn limits(&self) -> Vec<Limit<'_>> {
         let mut limits = vec![
             Limit::CodeResend(self.purpose, self.user),

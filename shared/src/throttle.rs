@@ -71,43 +71,39 @@ pub struct Taken {
     pub hit: Hit,
 }
 
-/// Takes one hit under each limit, all at once. If any is full, the others are
-/// given back and the answer is 429 with the longest wait.
+/// Takes one hit under each limit, in the order given (put the tightest
+/// first), stopping at the first that is full: the hits already taken are
+/// given back and the answer is 429 with that limit's wait.
+///
+/// In order, not all at once: taken concurrently and given back on any
+/// refusal, N racing requests can each win one limit and lose another, so
+/// that none is served (the cooldown's winner losing an hourly slot to
+/// requests that then lose the cooldown).
 pub async fn take_all(
     state: &AppState,
     limits: &[Limit<'_>],
     now: UnixTime,
 ) -> Result<Vec<Taken>, ApiError> {
-    let attempts = join_all(limits.iter().map(|l| {
-        let (key, window) = (l.key(), l.window(&state.config.limits));
-        async move {
-            let admission = state.db.hit(&key, window, now).await;
-            (key, admission)
-        }
-    }))
-    .await;
-    let mut taken = Vec::with_capacity(attempts.len());
-    let mut retry_after = None;
-    let mut failure = None;
-    for (key, admission) in attempts {
-        match admission {
+    let mut taken = Vec::with_capacity(limits.len());
+    for limit in limits {
+        let key = limit.key();
+        match state
+            .db
+            .hit(&key, limit.window(&state.config.limits), now)
+            .await
+        {
             Ok(Admission::Admitted(hit)) => taken.push(Taken { key, hit }),
-            Ok(Admission::Refused { retry_after: r }) => {
-                retry_after = Some(retry_after.unwrap_or(0).max(r));
+            Ok(Admission::Refused { retry_after }) => {
+                give_back(state, taken).await;
+                return Err(ApiError::RateLimited { retry_after });
             }
-            Err(e) => failure = Some(e),
+            Err(e) => {
+                give_back(state, taken).await;
+                return Err(e);
+            }
         }
     }
-    if failure.is_none() && retry_after.is_none() {
-        return Ok(taken);
-    }
-    give_back(state, taken).await;
-    match failure {
-        Some(e) => Err(e),
-        None => Err(ApiError::RateLimited {
-            retry_after: retry_after.unwrap_or(1),
-        }),
-    }
+    Ok(taken)
 }
 
 /// Takes one hit under `limit`.
