@@ -1,5 +1,5 @@
 # voicegate — see README.md. Every target installs what it needs on first run.
-.PHONY: dev test sms build lambdas sam-build fmt clippy bench fuzz load tools clean
+.PHONY: dev test sms build deploy deploy-check fmt clippy bench fuzz load tools clean
 
 dev: ## Run the whole API locally on 127.0.0.1:3000 (emulator on 127.0.0.1:4566)
 	scripts/dev.sh
@@ -10,14 +10,14 @@ test: ## fmt, clippy, cfn-lint and every test against a private emulator
 sms: ## Print the local SMS outbox (what `make dev` has "sent")
 	@scripts/emulator.sh sms $${LOCAL_AWS_PORT:-4566}
 
-build: ## Debug build of every crate
-	cargo build --workspace
-
-lambdas: ## Release arm64 Lambda binaries with cargo-lambda (target/lambda/<name>/bootstrap)
+build: ## Every Lambda function once, release arm64 (target/lambda/<name>/bootstrap), with sizes
 	scripts/lambdas.sh
 
-sam-build: ## sam build (cargo-lambda per function), ready for `sam deploy --guided`
-	scripts/lambdas.sh --sam
+deploy: ## make build, then sam deploy (LIVEKIT_URL=wss://... required; PARAMETERS="Name=value ...")
+	scripts/deploy.sh
+
+deploy-check: ## The deploy rehearsal: arm64 build, SAM-translated template checks, each bootstrap under qemu
+	scripts/deploy_check.sh
 
 bench: ## Latency and memory of the hot paths against the emulator
 	scripts/bench.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: installs the tools, starts a private emulator on a free loopback
-# port, runs fmt, clippy, cfn-lint, every test and schemathesis against the
+# port, runs fmt, clippy, cfn-lint, checkov, every test and schemathesis against the
 # running local API, and stops the emulator again whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,8 @@ echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "== cfn-lint template.yaml"
 .tools/lint/bin/cfn-lint template.yaml
+echo "== checkov: template.yaml and its SAM translation"
+scripts/iac_scan.sh
 echo "== cargo build (function binaries, run as Lambda by the tests)"
 cargo build --workspace --bins --quiet
 echo "== cargo test"

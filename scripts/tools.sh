@@ -2,13 +2,14 @@
 # Installs the project's tools into .tools/ (idempotent; reinstalls only when a
 # pinned requirements file changes). Needs only python3 (3.11+) and npm.
 #   .tools/moto     moto server, the local AWS emulator (DynamoDB, SNS, Secrets Manager)
-#   .tools/lint     cfn-lint for template.yaml
+#   .tools/lint     cfn-lint and SAM's translator (aws-sam-translator) for template.yaml
+#   .tools/checkov  checkov, the IaC security scan
 #   .tools/livekit  LiveKit's Python SDK for cross-checking tokens in tests
 #   .tools/schemathesis  schemathesis, run against the local API by `make test`
 #   tests/livekit/node_modules  LiveKit's Node SDKs (server SDK, client TokenSource)
 #   .tools/lambda   cargo-lambda (with zig) for arm64 Lambda builds   (only when asked for)
 #   .tools/sam      AWS SAM CLI                                       (only when asked for)
-# Usage: scripts/tools.sh [moto] [lint] [livekit] [schemathesis] [node] [lambda] [sam]
+# Usage: scripts/tools.sh [moto] [lint] [checkov] [livekit] [schemathesis] [node] [lambda] [sam]
 #        (no argument: what `make test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,11 +35,12 @@ node_deps() {
 }
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(moto lint livekit schemathesis node)
+[ ${#want[@]} -eq 0 ] && want=(moto lint checkov livekit schemathesis node)
 for t in "${want[@]}"; do
   case "$t" in
     moto) venv moto infra/tools/moto-requirements.txt ;;
     lint) venv lint infra/tools/lint-requirements.txt ;;
+    checkov) venv checkov infra/tools/checkov-requirements.txt ;;
     livekit) venv livekit tests/livekit/requirements.txt ;;
     schemathesis) venv schemathesis infra/tools/schemathesis-requirements.txt ;;
     node) node_deps ;;

@@ -12,10 +12,7 @@ fn secrets() -> &'static Secrets {
     static S: OnceLock<Secrets> = OnceLock::new();
     S.get_or_init(|| {
         voicegate::tokens::install_crypto_provider();
-        Secrets::parse(
-            r#"{"signing_kid":"k1","seed":"0123456789abcdef0123456789abcdef"}"#,
-            r#"{"api_key":"devkey","api_secret":"secret"}"#,
-        )
+        Secrets::parse(r#"{"signing_kid":"k1","seed":"0123456789abcdef0123456789abcdef"}"#)
         .expect("fixed test secrets parse")
     })
 }

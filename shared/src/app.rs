@@ -9,6 +9,7 @@ use http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use tracing::Instrument;
 
+use crate::aws_calls::{self, Access};
 use crate::error::ApiError;
 use crate::handlers;
 use crate::http::{empty_response, problem_response, RequestMeta};
@@ -89,6 +90,29 @@ impl Route {
     }
 }
 
+/// Holds a request's AWS calls against what its route declares (and its
+/// function's IAM policy grants). An undeclared call is logged; in debug
+/// builds (every test) the request also fails, so a route can never call
+/// more than it declares without a test noticing.
+fn check_declared(route: Route, calls: &[Access]) -> Result<(), ApiError> {
+    let Some(undeclared) = calls.iter().find(|c| !route.needs().contains(c)) else {
+        return Ok(());
+    };
+    tracing::error!(
+        event = "undeclared_aws_call",
+        route = route.path(),
+        access = undeclared.iam_action(),
+        detail = ?undeclared
+    );
+    if cfg!(debug_assertions) {
+        return Err(ApiError::internal(format!(
+            "{} called {undeclared:?}, which it does not declare",
+            route.path()
+        )));
+    }
+    Ok(())
+}
+
 /// A set of routes bound to the state they run with.
 #[derive(Clone)]
 pub struct App {
@@ -123,19 +147,27 @@ impl App {
             let path = if path.is_empty() { "/".to_owned() } else { path };
             let origin = req.headers().get(http::header::ORIGIN).cloned();
             let route = self.routes.iter().copied().find(|r| r.path() == path);
+            let mut aws_call_count = 0;
 
             let (route_name, result) = match route {
                 Some(_) if method == Method::OPTIONS => ("preflight", Ok(empty_response(StatusCode::NO_CONTENT))),
-                Some(r) if r.method() == method => (r.path(), handlers::dispatch(&self.state, r, &meta, req).await),
+                Some(r) if r.method() == method => {
+                    let (result, calls) =
+                        aws_calls::recorded(handlers::dispatch(&self.state, r, &meta, req)).await;
+                    aws_call_count = calls.len();
+                    (r.path(), check_declared(r, &calls).and(result))
+                }
                 Some(r) => (r.path(), Err(ApiError::NotFound)),
                 None => ("unmatched", Err(ApiError::NotFound)),
             };
+            let mut code = None;
             let mut resp = match result {
                 Ok(resp) => resp,
                 Err(err) => {
                     if let Some(cause) = err.cause() {
                         tracing::error!(event = "request_failed", route = route_name, code = err.code(), cause = %cause);
                     }
+                    code = Some(err.code());
                     problem_response(&err, &meta.request_id)
                 }
             };
@@ -151,6 +183,8 @@ impl App {
                 route = route_name,
                 status,
                 outcome = if status < 400 { "success" } else { "failure" },
+                code = code.unwrap_or(""),
+                aws_calls = aws_call_count,
                 latency_ms = started.elapsed().as_millis() as u64,
             );
             resp

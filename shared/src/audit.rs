@@ -1,6 +1,8 @@
 //! Audit log lines for auth events: one JSON line each, with the event name,
 //! user_id, outcome and reason; the request span adds `request_id`.
-//! On-call filters them with `{ $.target = "audit" }`.
+//! On-call filters them with `{ $.target = "audit" }`. Each is also counted
+//! as the CloudWatch metric `AuthEvents` (dimensions `Event`, `Outcome`),
+//! which the template's alarms and dashboard use.
 
 /// Outcome of an audited event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -8,6 +10,8 @@ pub enum Outcome {
     Success,
     Failure,
     Locked,
+    /// A dependency failed (the caller got 503).
+    Unavailable,
 }
 
 impl Outcome {
@@ -16,6 +20,7 @@ impl Outcome {
             Outcome::Success => "success",
             Outcome::Failure => "failure",
             Outcome::Locked => "locked",
+            Outcome::Unavailable => "unavailable",
         }
     }
 }
@@ -38,4 +43,5 @@ pub fn record(
         reason,
         detail = detail.unwrap_or(""),
     );
+    crate::telemetry::count_auth_event(event, outcome.as_str());
 }

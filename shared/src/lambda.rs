@@ -5,19 +5,40 @@ use std::sync::Arc;
 
 use lambda_http::{service_fn, Request};
 
-use crate::app::{App, Route};
+use crate::app::App;
+use crate::functions::Function;
 use crate::state::AppState;
 
-/// Serves `routes` with `state` until the Lambda runtime stops the container.
-pub async fn serve(state: AppState, routes: &[Route]) -> Result<(), lambda_http::Error> {
-    let app = App::new(Arc::new(state), routes);
-    // Warm the secret cache during init, which is billed at no extra latency
-    // to the first caller; a failure here is retried on the first request.
-    if let Err(err) = app.state().secrets().await {
-        tracing::warn!(
-            event = "secrets_warmup_failed",
-            cause = err.cause().unwrap_or_default()
-        );
+/// Serves `function`'s routes with `state` until the Lambda runtime stops the container.
+pub async fn serve(state: AppState, function: Function) -> Result<(), lambda_http::Error> {
+    let app = App::new(Arc::new(state), function.routes);
+    // Warm the secrets this function needs during init, which costs the first
+    // caller no latency; a failure here is retried on the first request.
+    let state = app.state();
+    let (keys, livekit) = tokio::join!(
+        async {
+            if function.needs_app_secret() {
+                state.secrets().await.err()
+            } else {
+                None
+            }
+        },
+        async {
+            if function.needs_livekit_secret() {
+                state.livekit().await.err()
+            } else {
+                None
+            }
+        },
+    );
+    for (secret, failure) in [("app", keys), ("livekit", livekit)] {
+        if let Some(err) = failure {
+            tracing::warn!(
+                event = "secrets_warmup_failed",
+                secret,
+                cause = err.cause().unwrap_or_default()
+            );
+        }
     }
     lambda_http::run(service_fn(move |req: Request| {
         let app = app.clone();

@@ -6,9 +6,11 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod aws_calls;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod functions;
 mod handlers;
 pub mod http;
 pub mod lambda;

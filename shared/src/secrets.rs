@@ -31,12 +31,36 @@ pub struct SigningKey {
     pub jwk: Value,
 }
 
+/// The LiveKit API key and secret (`<stack>/livekit`): they sign participant
+/// tokens and verify webhooks. Loaded apart from the app secret, so a LiveKit
+/// secret that is missing or unreadable cannot break sign-in.
 pub struct LiveKitCredentials {
     pub api_key: String,
     pub api_secret: String,
 }
 
-/// Everything secret the handlers need, parsed and derived.
+impl LiveKitCredentials {
+    /// Parses `{"api_key", "api_secret"}`. Errors name the field, never a value.
+    pub fn parse(secret: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct LiveKitSecret {
+            api_key: String,
+            api_secret: String,
+        }
+        let lk: LiveKitSecret = serde_json::from_str(secret)
+            .map_err(|_| "livekit secret needs `api_key` and `api_secret`".to_owned())?;
+        if lk.api_key.is_empty() || lk.api_secret.is_empty() {
+            return Err("livekit secret has an empty `api_key` or `api_secret`".into());
+        }
+        Ok(Self {
+            api_key: lk.api_key,
+            api_secret: lk.api_secret,
+        })
+    }
+}
+
+/// The app secret (`<stack>/app`), parsed and derived: signing keys, the OTP
+/// pepper and the keys derived from its seed.
 pub struct Secrets {
     /// Newest first; the first signs.
     pub signing_keys: Vec<SigningKey>,
@@ -45,7 +69,6 @@ pub struct Secrets {
     pub refresh_successor_key: [u8; 32],
     /// Encrypts phone numbers at rest and indexes them.
     pub phones: PhoneVault,
-    pub livekit: LiveKitCredentials,
 }
 
 impl Secrets {
@@ -61,8 +84,8 @@ impl Secrets {
         json!({ "keys": self.signing_keys.iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
     }
 
-    /// Parses the two secret strings. Errors name the missing field, never a value.
-    pub fn parse(app_secret: &str, livekit_secret: &str) -> Result<Self, String> {
+    /// Parses the app secret. Errors name the missing field, never a value.
+    pub fn parse(app_secret: &str) -> Result<Self, String> {
         #[derive(Deserialize)]
         struct SeedEntry {
             kid: String,
@@ -75,12 +98,6 @@ impl Secrets {
             signing_keys: Option<Vec<SeedEntry>>,
             otp_pepper_seed: Option<String>,
         }
-        #[derive(Deserialize)]
-        struct LiveKitSecret {
-            api_key: String,
-            api_secret: String,
-        }
-
         let app: AppSecret = serde_json::from_str(app_secret)
             .map_err(|_| "app secret is not the expected JSON".to_owned())?;
         let entries = match (app.signing_keys, &app.seed) {
@@ -101,12 +118,6 @@ impl Secrets {
             .iter()
             .map(|e| derive_signing_key(&e.kid, &e.seed))
             .collect::<Result<Vec<_>, _>>()?;
-
-        let lk: LiveKitSecret = serde_json::from_str(livekit_secret)
-            .map_err(|_| "livekit secret needs `api_key` and `api_secret`".to_owned())?;
-        if lk.api_key.is_empty() || lk.api_secret.is_empty() {
-            return Err("livekit secret has an empty `api_key` or `api_secret`".into());
-        }
         Ok(Self {
             signing_keys,
             otp_pepper: hkdf32(pepper_seed.as_bytes(), b"voicegate otp pepper v1"),
@@ -118,10 +129,6 @@ impl Secrets {
                 hkdf32(pepper_seed.as_bytes(), b"voicegate phone cipher v1"),
                 hkdf32(pepper_seed.as_bytes(), b"voicegate phone index v1"),
             ),
-            livekit: LiveKitCredentials {
-                api_key: lk.api_key,
-                api_secret: lk.api_secret,
-            },
         })
     }
 }
@@ -169,15 +176,31 @@ fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Fetches both secrets and keeps them for at most the configured TTL.
-/// A failed refresh fails closed: stale secrets are never served past the TTL.
+/// One secret, fetched when first needed and kept for at most the TTL.
+struct Cached<T> {
+    id: String,
+    slot: Mutex<Option<(UnixTime, Arc<T>)>>,
+}
+
+impl<T> Cached<T> {
+    fn new(id: String) -> Self {
+        Self {
+            id,
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+/// Fetches each secret when a route first needs it and keeps it for at most
+/// the configured TTL. A failed refresh fails closed: a secret is never served
+/// past the TTL. The two secrets are cached apart, so a route only ever
+/// depends on the one it uses.
 pub struct SecretStore {
     client: SecretsClient,
-    app_secret_id: String,
-    livekit_secret_id: String,
+    app: Cached<Secrets>,
+    livekit: Cached<LiveKitCredentials>,
     ttl_seconds: i64,
     clock: Arc<dyn Clock>,
-    cached: Mutex<Option<(UnixTime, Arc<Secrets>)>>,
 }
 
 impl SecretStore {
@@ -190,34 +213,46 @@ impl SecretStore {
     ) -> Self {
         Self {
             client,
-            app_secret_id,
-            livekit_secret_id,
+            app: Cached::new(app_secret_id),
+            livekit: Cached::new(livekit_secret_id),
             ttl_seconds: ttl.as_secs() as i64,
             clock,
-            cached: Mutex::new(None),
         }
     }
 
-    pub async fn get(&self) -> Result<Arc<Secrets>, ApiError> {
+    /// The app secret: signing keys, OTP pepper, derived keys.
+    pub async fn app(&self) -> Result<Arc<Secrets>, ApiError> {
+        self.get(&self.app, "app", Secrets::parse).await
+    }
+
+    /// The LiveKit API key and secret.
+    pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, ApiError> {
+        self.get(&self.livekit, "livekit", LiveKitCredentials::parse)
+            .await
+    }
+
+    async fn get<T>(
+        &self,
+        cached: &Cached<T>,
+        name: &str,
+        parse: fn(&str) -> Result<T, String>,
+    ) -> Result<Arc<T>, ApiError> {
         // One lock for read and refresh: concurrent requests on an expired
         // cache wait for a single fetch instead of stampeding Secrets Manager.
-        let mut cached = self.cached.lock().await;
+        let mut slot = cached.slot.lock().await;
         let now = self.clock.now();
-        if let Some((fetched_at, secrets)) = cached.as_ref() {
+        if let Some((fetched_at, value)) = slot.as_ref() {
             if now >= *fetched_at && now - fetched_at < self.ttl_seconds {
-                return Ok(secrets.clone());
+                return Ok(value.clone());
             }
         }
-        let (app, livekit) = tokio::try_join!(
-            self.fetch(&self.app_secret_id),
-            self.fetch(&self.livekit_secret_id)
-        )?;
-        let secrets = Arc::new(
-            Secrets::parse(&app, &livekit)
-                .map_err(|why| ApiError::unavailable(format!("secrets unusable: {why}")))?,
+        let raw = self.fetch(&cached.id).await?;
+        let value = Arc::new(
+            parse(&raw)
+                .map_err(|why| ApiError::unavailable(format!("{name} secret unusable: {why}")))?,
         );
-        *cached = Some((now, secrets.clone()));
-        Ok(secrets)
+        *slot = Some((now, value.clone()));
+        Ok(value)
     }
 
     async fn fetch(&self, id: &str) -> Result<String, ApiError> {
@@ -243,13 +278,12 @@ mod tests {
     use super::*;
 
     const SEED: &str = "0123456789abcdef0123456789abcdef";
-    const LK: &str = r#"{"api_key":"devkey","api_secret":"secret"}"#;
 
     #[test]
     fn derivation_is_deterministic_and_kid_specific() {
-        let a = Secrets::parse(&format!(r#"{{"signing_kid":"k1","seed":"{SEED}"}}"#), LK).unwrap();
-        let b = Secrets::parse(&format!(r#"{{"signing_kid":"k1","seed":"{SEED}"}}"#), LK).unwrap();
-        let c = Secrets::parse(&format!(r#"{{"signing_kid":"k2","seed":"{SEED}"}}"#), LK).unwrap();
+        let a = Secrets::parse(&format!(r#"{{"signing_kid":"k1","seed":"{SEED}"}}"#)).unwrap();
+        let b = Secrets::parse(&format!(r#"{{"signing_kid":"k1","seed":"{SEED}"}}"#)).unwrap();
+        let c = Secrets::parse(&format!(r#"{{"signing_kid":"k2","seed":"{SEED}"}}"#)).unwrap();
         assert_eq!(a.signing_key().jwk, b.signing_key().jwk);
         assert_ne!(a.signing_key().jwk["x"], c.signing_key().jwk["x"]);
         assert_eq!(a.otp_pepper, c.otp_pepper);
@@ -257,13 +291,12 @@ mod tests {
 
     #[test]
     fn rotation_lists_all_keys_and_keeps_pepper() {
-        let old = Secrets::parse(&format!(r#"{{"seed":"{SEED}"}}"#), LK).unwrap();
+        let old = Secrets::parse(&format!(r#"{{"seed":"{SEED}"}}"#)).unwrap();
         let rotated = Secrets::parse(
             &format!(
                 r#"{{"signing_keys":[{{"kid":"k2","seed":"{}"}},{{"kid":"k1","seed":"{SEED}"}}],"otp_pepper_seed":"{SEED}"}}"#,
                 "z".repeat(40)
             ),
-            LK,
         )
         .unwrap();
         assert_eq!(rotated.signing_key().kid, "k2");
@@ -274,11 +307,13 @@ mod tests {
 
     #[test]
     fn refuses_weak_or_missing_material_without_echoing_it() {
-        let err = Secrets::parse(r#"{"seed":"short-secret-value"}"#, LK)
+        let err = Secrets::parse(r#"{"seed":"short-secret-value"}"#)
             .err()
             .unwrap();
         assert!(!err.contains("short-secret-value"));
-        assert!(Secrets::parse(&format!(r#"{{"seed":"{SEED}"}}"#), r#"{"api_key":"k"}"#).is_err());
-        assert!(Secrets::parse("not json", LK).is_err());
+        assert!(LiveKitCredentials::parse(r#"{"api_key":"k"}"#).is_err());
+        assert!(LiveKitCredentials::parse(r#"{"api_key":"k","api_secret":""}"#).is_err());
+        assert!(LiveKitCredentials::parse(r#"{"api_key":"k","api_secret":"s"}"#).is_ok());
+        assert!(Secrets::parse("not json").is_err());
     }
 }

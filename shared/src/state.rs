@@ -8,10 +8,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use crate::aws_calls::CallRecorder;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ProcessEnv};
 use crate::error::ApiError;
-use crate::secrets::{SecretStore, Secrets};
+use crate::secrets::{LiveKitCredentials, SecretStore, Secrets};
 use crate::sms::SmsSender;
 use crate::store::Db;
 
@@ -73,19 +74,23 @@ impl AppState {
             .connect_timeout(config.aws_attempt_timeout)
             .build();
         let retries = RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS);
+        let recorder = CallRecorder::new(&config.app_secret_id, &config.livekit_secret_id);
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&aws.dynamodb)
             .timeout_config(timeouts.clone())
             .retry_config(retries.clone())
+            .interceptor(recorder.clone())
             .build();
         // An SMS publish is not idempotent: a retried one can text the code
         // twice, so SNS gets one attempt.
         let sns = aws_sdk_sns::config::Builder::from(&aws.sns)
             .timeout_config(timeouts.clone())
             .retry_config(RetryConfig::disabled())
+            .interceptor(recorder.clone())
             .build();
         let secrets_manager = aws_sdk_secretsmanager::config::Builder::from(&aws.secrets_manager)
             .timeout_config(timeouts)
             .retry_config(retries)
+            .interceptor(recorder)
             .build();
         let db = Db::new(
             aws_sdk_dynamodb::Client::from_conf(dynamodb),
@@ -115,7 +120,13 @@ impl AppState {
         self.clock.now()
     }
 
+    /// The app secret (signing keys, OTP pepper, derived keys).
     pub async fn secrets(&self) -> Result<Arc<Secrets>, ApiError> {
-        self.secrets.get().await
+        self.secrets.app().await
+    }
+
+    /// The LiveKit API key and secret.
+    pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, ApiError> {
+        self.secrets.livekit().await
     }
 }

@@ -191,11 +191,7 @@ mod tests {
     use super::*;
 
     fn secrets(kid: &str, seed: &str) -> Secrets {
-        Secrets::parse(
-            &format!(r#"{{"signing_kid":"{kid}","seed":"{seed}"}}"#),
-            r#"{"api_key":"devkey","api_secret":"secret"}"#,
-        )
-        .unwrap()
+        Secrets::parse(&format!(r#"{{"signing_kid":"{kid}","seed":"{seed}"}}"#)).unwrap()
     }
 
     fn claims(now: UnixTime) -> AccessClaims {

@@ -223,3 +223,62 @@ async fn request_lines_and_audit_lines_carry_the_request_id() {
     assert_eq!(audit["fields"]["outcome"], "failure");
     assert_eq!(audit["fields"]["reason"], "wrong_password");
 }
+
+/// Every request's AWS calls are recorded (and held against what its route
+/// declares): the request line says how many there were.
+#[tokio::test]
+async fn request_lines_count_the_aws_calls_each_request_made() {
+    let app = TestApp::start().await;
+    let token = app.john_token().await;
+    let cold = app.cold_instance().await;
+    let calls = |r: &voicegate_tests::Resp| {
+        let id = r.header("x-request-id").unwrap().to_owned();
+        captured_logs()
+            .lines()
+            .filter(|l| l.contains(&id) && l.contains("\"event\":\"request\""))
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["fields"]["aws_calls"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .next()
+            .expect("request line")
+    };
+    // The session and the user: two reads (the keys are cached).
+    assert_eq!(calls(&app.get("/auth/me", Some(&token)).await), 2);
+    // A cold container fetches the app secret once, then reads as before.
+    assert_eq!(calls(&cold.get("/auth/me", Some(&token)).await), 3);
+    assert_eq!(calls(&cold.get("/.well-known/jwks.json", None).await), 0);
+    assert_eq!(calls(&app.get("/health", None).await), 0);
+    assert!(!captured_logs().contains("undeclared_aws_call"));
+}
+
+/// Auth outcomes reach CloudWatch as metrics (embedded metric format), which
+/// the template's alarms and dashboard read: `AuthEvents` by `Event` and `Outcome`.
+#[tokio::test]
+async fn auth_outcomes_are_counted_as_cloudwatch_metrics() {
+    let app = TestApp::start().await;
+    app.post(
+        "/auth/login",
+        json!({"email": "john@example.com", "password": "not the password"}),
+    )
+    .await;
+    let emf: Vec<Value> = captured_logs()
+        .lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .map(|l| serde_json::from_str(l).expect("EMF lines are JSON"))
+        .collect();
+    let failure = emf
+        .iter()
+        .find(|m| m["Event"] == "login" && m["Outcome"] == "failure")
+        .expect("a metric for the failed login");
+    let spec = &failure["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(spec["Namespace"], "voicegate");
+    assert_eq!(spec["Dimensions"], json!([["Event", "Outcome"]]));
+    assert_eq!(
+        spec["Metrics"][0],
+        json!({"Name": "AuthEvents", "Unit": "Count"})
+    );
+    assert_eq!(failure["AuthEvents"], 1);
+    assert!(failure["_aws"]["Timestamp"].as_u64().is_some());
+}

@@ -18,18 +18,33 @@ use serde_json::Value;
 
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 
-/// The debug build of a function binary (`make test` builds them first).
-pub fn function_binary(name: &str) -> PathBuf {
+/// The command that runs function `name`: its debug build (`make test` builds
+/// them first), or, with `VOICEGATE_LAMBDA_ARTIFACTS=arm64` (`make
+/// deploy-check`), the arm64 `bootstrap` that `make build` makes for
+/// deployment, under qemu's user-mode emulation.
+pub fn function_command(name: &str) -> tokio::process::Command {
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|_| crate::repo_root().join("target"));
+    if std::env::var("VOICEGATE_LAMBDA_ARTIFACTS").as_deref() == Ok("arm64") {
+        let bootstrap = target.join("lambda").join(name).join("bootstrap");
+        assert!(
+            bootstrap.exists(),
+            "{} is missing: run `make build`",
+            bootstrap.display()
+        );
+        let mut cmd = tokio::process::Command::new("qemu-aarch64");
+        cmd.arg(bootstrap)
+            .env("QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
+        return cmd;
+    }
     let path = target.join("debug").join(name);
     assert!(
         path.exists(),
         "{} is missing: run `make test` (it builds the function binaries)",
         path.display()
     );
-    path
+    tokio::process::Command::new(path)
 }
 
 /// Runs function binary `name` for one invocation with `event` (an API Gateway
@@ -99,9 +114,13 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
         }
     });
 
-    let mut child = tokio::process::Command::new(function_binary(name))
+    let mut command = function_command(name);
+    let qemu_prefix =
+        std::env::var("QEMU_LD_PREFIX").unwrap_or_else(|_| "/usr/aarch64-linux-gnu".into());
+    let mut child = command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("QEMU_LD_PREFIX", qemu_prefix)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")

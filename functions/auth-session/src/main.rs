@@ -1,10 +1,10 @@
 //! Lambda: POST /auth/refresh, POST /auth/logout, GET /auth/me.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::Refresh, Route::Logout, Route::Me]).await
+    voicegate::lambda::serve(state, voicegate::functions::AUTH_SESSION).await
 }

@@ -1,10 +1,10 @@
 //! Lambda: POST /connection-details.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::ConnectionDetails]).await
+    voicegate::lambda::serve(state, voicegate::functions::CONNECTION_DETAILS).await
 }

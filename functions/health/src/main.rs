@@ -1,10 +1,10 @@
 //! Lambda: GET /health, GET /.well-known/jwks.json and GET /openapi.json.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::Health, Route::Jwks, Route::OpenApi]).await
+    voicegate::lambda::serve(state, voicegate::functions::HEALTH).await
 }

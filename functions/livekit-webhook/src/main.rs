@@ -1,10 +1,10 @@
 //! Lambda: POST /livekit/webhook.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::LiveKitWebhook]).await
+    voicegate::lambda::serve(state, voicegate::functions::LIVEKIT_WEBHOOK).await
 }

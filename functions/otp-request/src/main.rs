@@ -1,10 +1,10 @@
 //! Lambda: POST /auth/otp/request.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::OtpRequest]).await
+    voicegate::lambda::serve(state, voicegate::functions::OTP_REQUEST).await
 }

@@ -1,10 +1,10 @@
 //! Lambda: POST /auth/otp/verify.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::OtpVerify]).await
+    voicegate::lambda::serve(state, voicegate::functions::OTP_VERIFY).await
 }

@@ -1,18 +1,10 @@
 //! Lambda: POST /auth/phone, /auth/phone/verify, /auth/phone/verify/resend.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(
-        state,
-        &[
-            Route::PhoneChange,
-            Route::PhoneVerify,
-            Route::PhoneVerifyResend,
-        ],
-    )
-    .await
+    voicegate::lambda::serve(state, voicegate::functions::PHONE).await
 }

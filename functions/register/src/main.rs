@@ -1,10 +1,10 @@
 //! Lambda: POST /auth/register.
 
-use voicegate::{AppState, Route};
+use voicegate::AppState;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, &[Route::Register]).await
+    voicegate::lambda::serve(state, voicegate::functions::REGISTER).await
 }

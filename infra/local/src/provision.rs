@@ -231,10 +231,10 @@ mod tests {
             serde_json::from_str(&generated_secret(TEMPLATE, "AppSecret", &[]).unwrap()).unwrap();
         assert_eq!(app["signing_kid"], "k1");
         assert_eq!(app["seed"].as_str().unwrap().len(), 64);
-        let lk: Value = serde_json::from_str(
-            &generated_secret(TEMPLATE, "LiveKitSecret", &[("LiveKitApiKey", "devkey")]).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(lk["api_key"], "devkey");
+        let lk: Value =
+            serde_json::from_str(&generated_secret(TEMPLATE, "LiveKitSecret", &[]).unwrap())
+                .unwrap();
+        assert_eq!(lk["api_key"], "voicegate");
+        assert_eq!(lk["api_secret"].as_str().unwrap().len(), 48);
     }
 }

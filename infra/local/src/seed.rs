@@ -75,6 +75,7 @@ impl DemoUser {
             permissions: self.permissions.iter().map(|s| s.to_string()).collect(),
             mfa_enabled: self.mfa,
             created_at: 0,
+            suspended_at: None,
         };
         let slot = PhoneSlot {
             index: &index,

@@ -68,6 +68,7 @@ pub async fn register(state: &AppState, meta: &RequestMeta, req: &Request) -> Ha
             permissions: vec!["read".into()],
             mfa_enabled: false,
             created_at: state.now(),
+            suspended_at: None,
         };
         match state.db.create_user(&user, None).await {
             Ok(()) => {
@@ -191,6 +192,17 @@ pub async fn login(state: &AppState, meta: &RequestMeta, req: &Request) -> Handl
         }
     };
 
+    if user.suspended_at.is_some() {
+        // Told apart from a wrong password in the audit line only.
+        audit::record(
+            "login",
+            Some(user.user_id.as_str()),
+            Outcome::Failure,
+            "suspended",
+            None,
+        );
+        return Err(ApiError::InvalidCredentials);
+    }
     let proof = if user.mfa_enabled {
         second_factor(state, meta, &user, body.otp_code.as_ref()).await?;
         Proof {

@@ -128,11 +128,11 @@ pub async fn livekit_tokens(state: &AppState, req: &Request) -> HandlerResult {
         );
         return Err(err);
     }
-    let secrets = state.secrets().await?;
+    let livekit = state.livekit().await?;
     let grants = body.kind.grants(&body.room_name.0);
     let identity = body.identity.0.as_str();
     let token = livekit::sign(
-        &secrets.livekit,
+        &livekit,
         ParticipantToken {
             identity,
             name: body.name.as_ref().map_or(identity, |n| n.0.as_str()),

@@ -89,6 +89,18 @@ pub async fn verify(state: &AppState, meta: &RequestMeta, req: &Request) -> Hand
     // One factor never yields a session of an account that asks for two: the
     // code is spent, and the caller is told the password is needed too. Only
     // someone holding the code learns the account has a second factor.
+    if user.suspended_at.is_some() {
+        audit::record(
+            "otp_verify",
+            Some(user.user_id.as_str()),
+            Outcome::Failure,
+            "suspended",
+            None,
+        );
+        return Err(ApiError::OtpInvalid {
+            attempts_remaining: 0,
+        });
+    }
     if user.mfa_enabled {
         audit::record(
             "otp_verify",

@@ -85,9 +85,24 @@ pub async fn refresh(state: &AppState, req: &Request) -> HandlerResult {
     };
     // The user is read again so role changes reach the next access token;
     // a deleted user ends the session.
-    let Some(user) = state.db.user(&session.user_id).await? else {
-        state.db.revoke_session(sid, now, "user_gone").await?;
-        return Err(ApiError::InvalidToken);
+    let user = match state.db.user(&session.user_id).await? {
+        Some(user) if user.suspended_at.is_none() => user,
+        gone_or_suspended => {
+            let reason = if gone_or_suspended.is_some() {
+                "user_suspended"
+            } else {
+                "user_gone"
+            };
+            state.db.revoke_session(sid, now, reason).await?;
+            audit::record(
+                "refresh",
+                Some(session.user_id.as_str()),
+                Outcome::Failure,
+                reason,
+                Some(&format!("sid={sid}")),
+            );
+            return Err(ApiError::InvalidToken);
+        }
     };
     audit::record(
         "refresh",

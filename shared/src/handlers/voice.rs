@@ -197,7 +197,7 @@ pub async fn connection_details(
         .user(&auth.session.user_id)
         .await?
         .ok_or(ApiError::InvalidToken)?;
-    let secrets = state.secrets().await?;
+    let livekit = state.livekit().await?;
 
     let now = state.now();
     let (room, session_id) = room_and_session_ids(now);
@@ -231,7 +231,7 @@ pub async fn connection_details(
     let ttl = state.config.livekit_token_ttl;
     let dispatched: Vec<String> = agents.iter().map(|a| a.agent_name.clone()).collect();
     let token = livekit::sign(
-        &secrets.livekit,
+        &livekit,
         ParticipantToken {
             identity: &identity,
             name: &name,
@@ -297,8 +297,8 @@ fn webhook_event(body: &[u8]) -> Result<livekit_protocol::WebhookEvent, ApiError
 pub async fn webhook(state: &AppState, req: &Request) -> HandlerResult {
     let body = checked_body(req, false)?;
     let authorization = single_authorization(req).ok_or(ApiError::InvalidToken)?;
-    let secrets = state.secrets().await?;
-    if livekit::verify_webhook(&secrets.livekit, authorization, body).is_err() {
+    let credentials = state.livekit().await?;
+    if livekit::verify_webhook(&credentials, authorization, body).is_err() {
         audit::record(
             "livekit_webhook",
             None,

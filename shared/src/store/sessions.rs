@@ -1,4 +1,5 @@
-//! Auth sessions (`SESSION#<sid>`/`SESSION`): one per sign-in, holding the
+//! Auth sessions (`SESSION#<sid>`/`SESSION`, listed by user through `gsi1`
+//! as `USER#<user_id>` / `SESSION#<created_at>#<sid>`): one per sign-in, holding the
 //! hash of the current refresh token, the hash it replaced (`prev_hash`, with
 //! `rotated_at`) and the hashes of every rotated one.
 //!
@@ -109,6 +110,15 @@ impl Db {
             .item("pk", s(pk(&session.sid)))
             .item("sk", s("SESSION"))
             .item("sid", s(&session.sid))
+            // Listed by user, for on-call (revoke every session of a user).
+            .item("gsi1pk", s(format!("USER#{}", session.user_id)))
+            .item(
+                "gsi1sk",
+                s(format!(
+                    "SESSION#{:012}#{}",
+                    session.created_at, session.sid
+                )),
+            )
             .item("user_id", s(session.user_id.as_str()))
             .item("refresh_hash", s(&session.refresh_hash))
             .item("created_at", n(session.created_at))

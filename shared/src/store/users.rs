@@ -27,6 +27,9 @@ pub struct User {
     pub permissions: Vec<String>,
     pub mfa_enabled: bool,
     pub created_at: i64,
+    /// Set by an operator (docs/operations.md): no sign-in succeeds, no
+    /// refresh rotates, while it is there.
+    pub suspended_at: Option<i64>,
 }
 
 impl std::fmt::Debug for User {
@@ -38,6 +41,7 @@ impl std::fmt::Debug for User {
             .field("password_hash", &"<redacted>")
             .field("roles", &self.roles)
             .field("mfa_enabled", &self.mfa_enabled)
+            .field("suspended_at", &self.suspended_at)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +147,9 @@ impl User {
         item.insert("permissions".into(), list(&self.permissions));
         item.insert("mfa_enabled".into(), b(self.mfa_enabled));
         item.insert("created_at".into(), n(self.created_at));
+        if let Some(at) = self.suspended_at {
+            item.insert("suspended_at".into(), n(at));
+        }
         item
     }
 
@@ -162,6 +169,7 @@ impl User {
             permissions: get_list(item, "permissions"),
             mfa_enabled: get_bool(item, "mfa_enabled").unwrap_or(false),
             created_at: get_n(item, "created_at").unwrap_or(0),
+            suspended_at: get_n(item, "suspended_at"),
         })
     }
 }
