@@ -17,12 +17,12 @@ fuzz_target!(|text: &str| {
     }
     if let Ok(email) = Email::parse(text) {
         assert_eq!(Email::parse(email.as_str()).as_ref(), Ok(&email));
-        assert!(!email.as_str().chars().any(voicegate::text::is_hidden));
+        assert!(!email.as_str().chars().any(voicegate::types::text::is_hidden));
     }
     if let Ok(name) = FullName::parse(text) {
         assert_eq!(FullName::parse(name.as_str()).as_ref(), Ok(&name));
-        assert!(!name.as_str().chars().any(voicegate::text::is_hidden));
+        assert!(!name.as_str().chars().any(voicegate::types::text::is_hidden));
     }
-    let _ = voicegate::tokens::CompactHeader::parse(text);
-    let _ = voicegate::auth::refresh_token_sid(text);
+    let _ = voicegate::domain::access_tokens::CompactHeader::parse(text);
+    let _ = voicegate::domain::auth_sessions::RefreshToken::parse(text);
 });

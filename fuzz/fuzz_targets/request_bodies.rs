@@ -5,8 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
-use voicegate::error::ApiError;
-use voicegate::http::parse_json;
+use voicegate::edge::error::ApiError;
+use voicegate::edge::request::parse_json;
 use voicegate::types::{Email, FullName, LoginPassword, NewPassword, OtpCode, Phone, Platform, UserId};
 
 #[allow(dead_code)]

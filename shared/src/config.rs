@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::store::limits::Window;
+use crate::adapters::store::windows::Window;
 
 /// Where configuration comes from: the process environment in Lambda, a map in tests.
 pub trait Env {
@@ -45,7 +45,7 @@ pub struct Limits {
     /// `REGISTER_PER_IP_PER_HOUR`: registration attempts per source IP.
     pub register_per_ip: Window,
     /// `LOGIN_FAILURES_PER_EMAIL_PER_15_MIN`: checked wrong passwords per
-    /// email before password login locks for the same 15 minutes.
+    /// email before password login locks for the rest of the window.
     pub login_failures_per_email: Window,
     /// `LOGIN_FAILURES_PER_IP_PER_15_MIN`: wrong passwords per source IP.
     pub login_failures_per_ip: Window,

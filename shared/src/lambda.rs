@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use lambda_http::{service_fn, Request};
 
-use crate::app::App;
-use crate::functions::Function;
+use crate::edge::functions::Function;
+use crate::edge::App;
 use crate::state::AppState;
 
 /// Serves `function`'s routes with `state` until the Lambda runtime stops the container.
@@ -36,7 +36,7 @@ pub async fn serve(state: AppState, function: Function) -> Result<(), lambda_htt
             tracing::warn!(
                 event = "secrets_warmup_failed",
                 secret,
-                cause = err.cause().unwrap_or_default()
+                cause = %crate::domain::error::chain(&err)
             );
         }
     }

@@ -8,13 +8,12 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::aws_calls::CallRecorder;
+use crate::adapters::aws_calls::CallRecorder;
+use crate::adapters::secrets::{LiveKitCredentials, SecretStore, Secrets, SecretsError};
+use crate::adapters::sms::SmsSender;
+use crate::adapters::store::Db;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError, ProcessEnv};
-use crate::error::ApiError;
-use crate::secrets::{LiveKitCredentials, SecretStore, Secrets};
-use crate::sms::SmsSender;
-use crate::store::Db;
 
 /// Attempts per idempotent AWS call (the SDK's standard retry, with backoff).
 const AWS_MAX_ATTEMPTS: u32 = 3;
@@ -65,7 +64,7 @@ impl AppState {
     }
 
     pub fn new(config: Config, aws: AwsConfigs, clock: Arc<dyn Clock>) -> Self {
-        crate::tokens::install_crypto_provider();
+        crate::adapters::secrets::install_crypto_provider();
         // Every call gives up in bounded time, so a slow dependency answers
         // 503 quickly instead of holding the request to the Lambda timeout.
         let timeouts = TimeoutConfig::builder()
@@ -121,12 +120,12 @@ impl AppState {
     }
 
     /// The app secret (signing keys, OTP pepper, derived keys).
-    pub async fn secrets(&self) -> Result<Arc<Secrets>, ApiError> {
+    pub async fn secrets(&self) -> Result<Arc<Secrets>, SecretsError> {
         self.secrets.app().await
     }
 
     /// The LiveKit API key and secret.
-    pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, ApiError> {
+    pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, SecretsError> {
         self.secrets.livekit().await
     }
 }

@@ -96,7 +96,7 @@ async fn a_function_without_its_configuration_refuses_to_start() {
 /// against DynamoDB, SNS and Secrets Manager.
 #[tokio::test]
 async fn every_sample_event_is_answered_by_its_function() {
-    use voicegate::functions;
+    use voicegate::edge::functions;
     use voicegate_tests::livekit_webhook_auth;
     let app = TestApp::start().await;
     let john = app.john_token().await;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use voicegate::clock::Clock;
+use voicegate::types::VoiceStatus;
 use voicegate_tests::{livekit_webhook_auth, race, random_phone, TestApp, LOCAL_LIVEKIT_SECRET};
 
 const N: usize = 20;
@@ -268,8 +269,8 @@ async fn twenty_parallel_state_moves_of_one_voice_session_end_it_once_and_consis
     })
     .await;
     assert!(answers.iter().all(|(s, _)| *s == 200), "{answers:?}");
-    let s = app.state.db.voice_session(&sid).await.unwrap().unwrap();
-    assert_eq!(s.status, "ended");
+    let s = app.voice_session(&sid).await;
+    assert_eq!(s.status, VoiceStatus::Ended);
     let ended = s.ended_at.expect("ended_at");
     match s.joined_at {
         Some(joined) => assert_eq!(s.duration_seconds, Some((ended - joined).max(0))),
@@ -285,7 +286,7 @@ async fn twenty_parallel_state_moves_of_one_voice_session_end_it_once_and_consis
         &[("authorization", &auth)],
     )
     .await;
-    assert_eq!(app.state.db.voice_session(&sid).await.unwrap().unwrap(), s);
+    assert_eq!(app.voice_session(&sid).await, s);
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use voicegate::aws_calls::Access;
-use voicegate::functions::{self, Function};
+use voicegate::adapters::aws_calls::Access;
+use voicegate::edge::functions::{self, Function};
 use voicegate::Route;
 use voicegate_tests::repo_root;
 

@@ -148,8 +148,9 @@ async fn wrong_audience_or_issuer_is_refused() {
         &app.state.config.token_issuer,
         &app.state.config.token_audience,
     );
-    let verify =
-        |token: &str| voicegate::tokens::verify(&secrets, iss, aud, app.clock.now(), token);
+    let verify = |token: &str| {
+        voicegate::domain::access_tokens::verify(&secrets, iss, aud, app.clock.now(), token)
+    };
     assert!(verify(&app.john_token().await).is_ok());
 
     for (key, value, claim) in [

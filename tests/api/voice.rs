@@ -2,6 +2,7 @@
 //! with every LiveKit token checked by LiveKit's own SDKs.
 
 use serde_json::{json, Value};
+use voicegate::types::VoiceStatus;
 use voicegate_tests::{
     livekit_node_verify, livekit_python_verify, livekit_token_source, livekit_verified,
     livekit_webhook_auth, TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
@@ -87,8 +88,8 @@ async fn connection_details_token_is_what_livekit_sdks_verify() {
         .await
         .unwrap();
     assert_eq!(sessions.len(), 1);
-    assert_eq!(sessions[0].session_id, session_id);
-    assert_eq!(sessions[0].status, "issued");
+    assert_eq!(sessions[0].session_id.as_str(), session_id);
+    assert_eq!(sessions[0].status, VoiceStatus::Issued);
     assert_eq!(sessions[0].room_name, room);
     assert_eq!(sessions[0].expires_at - sessions[0].started_at, 3600);
     let item = app
@@ -260,7 +261,7 @@ async fn webhooks_move_sessions_idempotently() {
     );
     let r = deliver_signed(&app, &joined).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let s = app.state.db.voice_session(sid).await.unwrap().unwrap();
+    let s = app.voice_session(sid).await;
     assert_eq!(
         (s.status.as_str(), s.joined_at),
         ("active", Some(app.clock.now()))
@@ -292,7 +293,7 @@ async fn webhooks_move_sessions_idempotently() {
         deliver(&app, &left, Some(&auth)).await.json()["status"],
         "applied"
     );
-    let s = app.state.db.voice_session(sid).await.unwrap().unwrap();
+    let s = app.voice_session(sid).await;
     assert_eq!(
         (s.status.as_str(), s.duration_seconds, s.ended_at),
         ("ended", Some(125), Some(app.clock.now()))
@@ -307,7 +308,7 @@ async fn webhooks_move_sessions_idempotently() {
     );
     let finished = event("room_finished", "EV_fin", room, None, app.clock.now());
     deliver_signed(&app, &finished).await;
-    assert_eq!(app.state.db.voice_session(sid).await.unwrap().unwrap(), s);
+    assert_eq!(app.voice_session(sid).await, s);
 
     // A replayed join cannot reopen an ended session.
     let rejoin = event(
@@ -318,16 +319,7 @@ async fn webhooks_move_sessions_idempotently() {
         app.clock.now(),
     );
     deliver_signed(&app, &rejoin).await;
-    assert_eq!(
-        app.state
-            .db
-            .voice_session(sid)
-            .await
-            .unwrap()
-            .unwrap()
-            .status,
-        "ended"
-    );
+    assert_eq!(app.voice_session(sid).await.status, VoiceStatus::Ended);
 }
 
 #[tokio::test]
@@ -346,13 +338,7 @@ async fn room_finished_ends_a_session_nobody_joined() {
         app.clock.now(),
     );
     deliver_signed(&app, &body).await;
-    let s = app
-        .state
-        .db
-        .voice_session(d["session_id"].as_str().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let s = app.voice_session(d["session_id"].as_str().unwrap()).await;
     assert_eq!((s.status.as_str(), s.duration_seconds), ("ended", Some(0)));
 }
 
@@ -397,14 +383,12 @@ async fn webhook_signatures_are_checked() {
             "{what}"
         );
     }
-    let s = app
-        .state
-        .db
-        .voice_session(d["session_id"].as_str().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(s.status, "issued", "a refused webhook changed state");
+    let s = app.voice_session(d["session_id"].as_str().unwrap()).await;
+    assert_eq!(
+        s.status,
+        VoiceStatus::Issued,
+        "a refused webhook changed state"
+    );
     assert_eq!(deliver(&app, &body, Some(&good)).await.status, 200);
 }
 

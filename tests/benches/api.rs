@@ -142,7 +142,7 @@ async fn main() {
         let samples = time(n, 0, |_| {
             let hash = hash.clone();
             async move {
-                voicegate::password::verify("definitely-wrong".into(), hash)
+                voicegate::adapters::password::verify("definitely-wrong".into(), hash)
                     .await
                     .unwrap();
                 0

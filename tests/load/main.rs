@@ -337,16 +337,26 @@ async fn main() {
     // The table against what the clients saw.
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     for sid in &seen.sids {
-        match app.state.db.session(sid).await {
+        let Ok(sid) = voicegate::types::AuthSessionId::parse(sid) else {
+            problems.push(format!("session id {sid:?} is not one of ours"));
+            continue;
+        };
+        match app.state.db.session(&sid).await {
             Ok(Some(s)) if s.is_live(app.clock.now()) => {}
             other => problems.push(format!("session {sid} missing or dead: {other:?}")),
         }
     }
     for (session_id, _) in &seen.voice {
+        let Ok(id) = voicegate::types::VoiceSessionId::parse(session_id) else {
+            problems.push(format!(
+                "voice session id {session_id:?} is not one of ours"
+            ));
+            continue;
+        };
         if app
             .state
             .db
-            .voice_session(session_id)
+            .voice_session(&id)
             .await
             .ok()
             .flatten()

@@ -18,9 +18,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
+use voicegate::adapters::store::voice_sessions::VoiceSession;
 use voicegate::clock::ManualClock;
 use voicegate::config::Config;
 use voicegate::state::{AppState, AwsConfigs};
+use voicegate::types::{PasswordHash, VoiceSessionId};
 use voicegate::{App, Route};
 use voicegate_local::seed::DEMO_USERS;
 
@@ -72,14 +74,14 @@ fn init_logging() {
 // ---------------------------------------------------------------------------
 
 /// Demo password hashes, computed once per process (argon2 is deliberately slow).
-async fn demo_hashes() -> &'static Vec<String> {
-    static HASHES: OnceCell<Vec<String>> = OnceCell::const_new();
+async fn demo_hashes() -> &'static Vec<PasswordHash> {
+    static HASHES: OnceCell<Vec<PasswordHash>> = OnceCell::const_new();
     HASHES
         .get_or_init(|| async {
             let mut out = Vec::new();
             for d in &DEMO_USERS {
                 out.push(
-                    voicegate::password::hash(d.password.to_owned())
+                    voicegate::adapters::password::hash(d.password.to_owned())
                         .await
                         .expect("hash"),
                 );
@@ -463,6 +465,17 @@ impl TestApp {
         last[..6].to_owned()
     }
 
+    /// A voice session as stored; panics if there is none.
+    pub async fn voice_session(&self, id: &str) -> VoiceSession {
+        let id = VoiceSessionId::parse(id).expect("a voice session id");
+        self.state
+            .db
+            .voice_session(&id)
+            .await
+            .expect("read voice session")
+            .unwrap_or_else(|| panic!("no voice session {id}"))
+    }
+
     /// A raw item of this app's table.
     pub async fn item(
         &self,
@@ -476,7 +489,13 @@ impl TestApp {
     /// variables), pointed at the emulator.
     pub fn lambda_env(&self) -> Vec<(String, String)> {
         let c = &self.state.config;
+        // The emulator is slow under a full parallel run: the functions get
+        // the same patient timeouts as the in-process app.
+        let attempt_ms = c.aws_attempt_timeout.as_millis().to_string();
+        let operation_ms = c.aws_operation_timeout.as_millis().to_string();
         [
+            ("AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.as_str()),
+            ("AWS_OPERATION_TIMEOUT_MS", operation_ms.as_str()),
             ("TABLE_NAME", c.table_name.as_str()),
             ("APP_SECRET_ID", c.app_secret_id.as_str()),
             ("LIVEKIT_SECRET_ID", c.livekit_secret_id.as_str()),

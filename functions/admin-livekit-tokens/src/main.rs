@@ -6,5 +6,5 @@ use voicegate::AppState;
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, voicegate::functions::ADMIN_LIVEKIT_TOKENS).await
+    voicegate::lambda::serve(state, voicegate::edge::functions::ADMIN_LIVEKIT_TOKENS).await
 }

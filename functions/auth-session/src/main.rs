@@ -6,5 +6,5 @@ use voicegate::AppState;
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, voicegate::functions::AUTH_SESSION).await
+    voicegate::lambda::serve(state, voicegate::edge::functions::AUTH_SESSION).await
 }

@@ -6,5 +6,5 @@ use voicegate::AppState;
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;
-    voicegate::lambda::serve(state, voicegate::functions::CONNECTION_DETAILS).await
+    voicegate::lambda::serve(state, voicegate::edge::functions::CONNECTION_DETAILS).await
 }

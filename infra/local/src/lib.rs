@@ -2,9 +2,9 @@
 //! provisioned from template.yaml. Also the test harness's way to stand up an
 //! isolated copy of the product.
 
-pub mod provision;
 pub mod seed;
 pub mod server;
+pub mod template;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,15 +66,15 @@ impl Env for LocalEnv {
 /// generated exactly as CloudFormation would.
 pub async fn provision(aws: &SdkConfig, config: &Config) -> Result<(), Error> {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
-    provision::TableDefinition::from_template(provision::TEMPLATE)?
+    template::TableDefinition::from_template(template::TEMPLATE)?
         .ensure(&dynamodb, &config.table_name)
         .await?;
     let secrets = aws_sdk_secretsmanager::Client::new(aws);
-    let app_secret = provision::generated_secret(provision::TEMPLATE, "AppSecret", &[])?;
-    provision::ensure_secret(&secrets, &config.app_secret_id, &app_secret).await?;
+    let app_secret = template::generated_secret(template::TEMPLATE, "AppSecret", &[])?;
+    template::ensure_secret(&secrets, &config.app_secret_id, &app_secret).await?;
     let livekit =
         serde_json::json!({ "api_key": LOCAL_LIVEKIT_KEY, "api_secret": LOCAL_LIVEKIT_SECRET });
-    provision::ensure_secret(&secrets, &config.livekit_secret_id, &livekit.to_string()).await?;
+    template::ensure_secret(&secrets, &config.livekit_secret_id, &livekit.to_string()).await?;
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! The contract's demo users, local stage only.
 
+use voicegate::adapters::store::users::{CreateUserError, PhoneSlot, User};
 use voicegate::state::AppState;
-use voicegate::store::users::{CreateUserError, PhoneSlot, User};
-use voicegate::types::{Email, FullName, Phone, UserId};
+use voicegate::types::{Email, FullName, PasswordHash, Phone, UserId};
 
 pub struct DemoUser {
     pub user_id: &'static str,
@@ -57,7 +57,7 @@ impl DemoUser {
     pub async fn seed(
         &self,
         state: &AppState,
-        password_hash: String,
+        password_hash: PasswordHash,
         phone: Option<&str>,
     ) -> Result<(), Error> {
         let secrets = state.secrets().await?;
@@ -84,10 +84,7 @@ impl DemoUser {
         // Seeding is idempotent: an existing demo user stays as it is.
         match state.db.create_user(&user, Some(slot)).await {
             Ok(()) | Err(CreateUserError::EmailTaken) | Err(CreateUserError::IdTaken) => Ok(()),
-            Err(CreateUserError::PhoneFull) => {
-                Err(format!("seeding {}: phone number full", self.user_id).into())
-            }
-            Err(CreateUserError::Store(e)) => Err(format!("seeding {}: {e}", self.user_id).into()),
+            Err(e) => Err(format!("seeding {}: {e}", self.user_id).into()),
         }
     }
 }
@@ -95,7 +92,7 @@ impl DemoUser {
 /// Seeds the three demo users with fresh argon2id hashes.
 pub async fn seed_demo_users(state: &AppState) -> Result<(), Error> {
     for demo in &DEMO_USERS {
-        let hash = voicegate::password::hash(demo.password.to_owned()).await?;
+        let hash = voicegate::adapters::password::hash(demo.password.to_owned()).await?;
         demo.seed(state, hash, None).await?;
     }
     Ok(())

@@ -14,7 +14,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::Body;
 use tokio::net::TcpListener;
-use voicegate::http::MAX_BODY_BYTES;
+use voicegate::edge::request::MAX_BODY_BYTES;
 use voicegate::App;
 
 /// Reads at most one byte past the limit, so an oversized body is refused by

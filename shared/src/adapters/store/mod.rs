@@ -1,0 +1,283 @@
+//! DynamoDB access. One table holds every item; `docs/data-model.md` lists
+//! the keys and access patterns. Invariants (uniqueness, counters, single
+//! use, rotation) are conditional writes or transactions here, never a read
+//! followed by a write: every module states its condition and reads the
+//! outcome through the one helper below ([`Db::write`], [`Db::transact`]).
+
+pub mod auth_sessions;
+pub mod challenges;
+pub mod users;
+pub mod voice_sessions;
+pub mod webhook_events;
+pub mod windows;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
+use aws_sdk_dynamodb::Client;
+
+use crate::clock::UnixTime;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Why the store could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DynamoDB failed, throttled or timed out: the caller may retry.
+    #[error("DynamoDB {operation}: {detail}")]
+    Unavailable {
+        operation: &'static str,
+        detail: String,
+    },
+    /// An item does not have the shape this code writes.
+    #[error("a stored {kind} item is malformed: {detail}")]
+    Corrupt { kind: &'static str, detail: String },
+    /// A request could not be built (a bug, not an outage).
+    #[error("a DynamoDB request could not be built: {0}")]
+    Build(String),
+    /// A counter kept changing under contention past the retries allowed.
+    #[error("{0} kept changing under contention")]
+    Contended(&'static str),
+}
+
+fn unavailable<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    StoreError::Unavailable {
+        operation,
+        detail: DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// The outcome of a write with a condition.
+#[derive(Debug)]
+pub enum Written {
+    /// Applied: the item as it now is (empty for puts).
+    Applied(Item),
+    /// The condition did not hold: the item as it was, if it existed.
+    Refused(Option<Item>),
+}
+
+impl Written {
+    pub fn applied(&self) -> bool {
+        matches!(self, Written::Applied(_))
+    }
+}
+
+/// The outcome of a transaction.
+#[derive(Debug)]
+pub enum Transacted {
+    Applied,
+    /// These parts' conditions did not hold (by position); nothing was written.
+    Refused(Vec<usize>),
+}
+
+/// How long items outlive the moment they stop mattering, before DynamoDB's
+/// TTL removes them: a late read still sees them expired (not absent), and
+/// recent codes and sessions can be audited.
+pub mod keep {
+    /// Rate-limit windows after they close.
+    pub const WINDOW_SECONDS: i64 = 60;
+    /// Codes after they expire.
+    pub const CHALLENGE_SECONDS: i64 = 86_400;
+    /// Auth sessions after their absolute end.
+    pub const SESSION_SECONDS: i64 = 86_400;
+    /// Webhook event ids, against LiveKit's retries.
+    pub const WEBHOOK_EVENT_SECONDS: i64 = 7 * 86_400;
+}
+
+/// The table and the client that reaches it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub client: Client,
+    pub table: String,
+}
+
+impl Db {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A strongly consistent read of one item.
+    pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem", e))?;
+        Ok(())
+    }
+
+    /// An UpdateItem of one item, ready for its expressions.
+    fn update(&self, pk: impl Into<String>, sk: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+    }
+
+    /// A PutItem into the table.
+    fn put(&self) -> PutItemFluentBuilder {
+        self.client.put_item().table_name(&self.table)
+    }
+
+    /// Sends a conditional UpdateItem, asking for the item as it now is on
+    /// success and as it was on a failed condition.
+    async fn write(&self, req: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+        let res = req
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(Written::Applied(out.attributes.unwrap_or_default())),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(Written::Refused(c.item.clone()))
+                }
+                _ => Err(unavailable("UpdateItem", e)),
+            },
+        }
+    }
+
+    /// Sends a conditional PutItem.
+    async fn write_new(&self, req: PutItemFluentBuilder) -> Result<Written, StoreError> {
+        match req.send().await {
+            Ok(_) => Ok(Written::Applied(Item::new())),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    Ok(Written::Refused(c.item.clone()))
+                }
+                _ => Err(unavailable("PutItem", e)),
+            },
+        }
+    }
+
+    /// Sends a transaction. A cancellation for failed conditions names the
+    /// parts that failed; any other cancellation (a conflict with another
+    /// transaction) is an outage the caller may retry.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transacted, StoreError> {
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match res {
+            Ok(_) => return Ok(Transacted::Applied),
+            Err(e) => e,
+        };
+        if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
+            err.as_service_error()
+        {
+            let codes: Vec<Option<&str>> =
+                c.cancellation_reasons().iter().map(|r| r.code()).collect();
+            let failed: Vec<usize> = codes
+                .iter()
+                .enumerate()
+                .filter(|(_, code)| **code == Some("ConditionalCheckFailed"))
+                .map(|(i, _)| i)
+                .collect();
+            let only_conditions = codes
+                .iter()
+                .all(|c| matches!(c, None | Some("None") | Some("ConditionalCheckFailed")));
+            if !failed.is_empty() && only_conditions {
+                return Ok(Transacted::Refused(failed));
+            }
+        }
+        let code = err.code().unwrap_or("").to_owned();
+        Err(StoreError::Unavailable {
+            operation: "TransactWriteItems",
+            detail: format!("{code}: {}", DisplayErrorContext(err)),
+        })
+    }
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn b(v: bool) -> AttributeValue {
+    AttributeValue::Bool(v)
+}
+
+pub fn list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.clone())).collect())
+}
+
+pub fn get_s(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn get_n(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn get_bool(item: &Item, key: &str) -> Option<bool> {
+    item.get(key).and_then(|v| v.as_bool().ok()).copied()
+}
+
+pub fn get_list(item: &Item, key: &str) -> Vec<String> {
+    item.get(key)
+        .and_then(|v| v.as_l().ok())
+        .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+        .unwrap_or_default()
+}
+
+/// A field an item must have; its absence means the stored item is corrupt.
+pub fn require<T>(value: Option<T>, kind: &'static str, field: &str) -> Result<T, StoreError> {
+    value.ok_or_else(|| StoreError::Corrupt {
+        kind,
+        detail: format!("lacks `{field}`"),
+    })
+}
+
+/// A field that must parse into its type.
+pub fn parsed<T, E>(value: Result<T, E>, kind: &'static str, field: &str) -> Result<T, StoreError> {
+    value.map_err(|_| StoreError::Corrupt {
+        kind,
+        detail: format!("has a malformed `{field}`"),
+    })
+}
+
+/// The item's TTL for something that stops mattering at `until`.
+fn ttl(until: UnixTime, keep_seconds: i64) -> AttributeValue {
+    n(until + keep_seconds)
+}
