@@ -28,12 +28,8 @@ AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" .tools/sam/bin/sam validat
 .tools/lint/bin/cfn-lint template.yaml
 scripts/iac_scan.sh
 
-port=$(scripts/emulator.sh free-port)
-pidfile=".local/deploy-check-moto-$port.pid"
-mkdir -p .local
-trap 'scripts/emulator.sh down "$pidfile"' EXIT INT TERM
-scripts/emulator.sh up "$port" "$pidfile"
+. scripts/emulator_session.sh
 
 echo "== the translated template, and every arm64 bootstrap under qemu answering its events"
-VOICEGATE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port" VOICEGATE_LAMBDA_ARTIFACTS=arm64 \
+VOICEGATE_LAMBDA_ARTIFACTS=arm64 \
   cargo test -p voicegate-tests --test api -- --test-threads 2 template:: lambdas::

@@ -5,11 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-aws_port="${LOCAL_AWS_PORT:-4566}"
-pidfile=".local/dev-moto-$aws_port.pid"
-mkdir -p .local
 scripts/tools.sh moto
-trap 'scripts/emulator.sh down "$pidfile"' EXIT INT TERM
-scripts/emulator.sh up "$aws_port" "$pidfile"
+EMULATOR_PORT="${LOCAL_AWS_PORT:-4566}"
+. scripts/emulator_session.sh
 cargo build --quiet -p voicegate-local
-LOCAL_AWS_PORT="$aws_port" ./target/debug/voicegate-local
+LOCAL_AWS_PORT="$EMULATOR_PORT" ./target/debug/voicegate-local

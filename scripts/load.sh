@@ -4,10 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/tools.sh moto livekit
-port=$(scripts/emulator.sh free-port)
-pidfile=".local/load-moto-$port.pid"
-mkdir -p .local
-trap 'scripts/emulator.sh down "$pidfile"' EXIT INT TERM
-scripts/emulator.sh up "$port" "$pidfile"
-VOICEGATE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port" \
-  cargo run --quiet --profile bench -p voicegate-tests --bin load
+. scripts/emulator_session.sh
+cargo run --quiet --profile bench -p voicegate-tests --bin load

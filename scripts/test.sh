@@ -6,11 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/tools.sh
-port=$(scripts/emulator.sh free-port)
-pidfile=".local/test-moto-$port.pid"
-mkdir -p .local
-trap 'scripts/emulator.sh down "$pidfile"' EXIT INT TERM
-scripts/emulator.sh up "$port" "$pidfile"
+. scripts/emulator_session.sh
+port="$EMULATOR_PORT"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -25,8 +22,7 @@ cargo build --workspace --bins --quiet
 echo "== cargo test"
 log=".local/test-$port.log"
 set +e
-VOICEGATE_TEST_AWS_ENDPOINT="http://127.0.0.1:$port" \
-  cargo test --workspace --no-fail-fast -- --test-threads "${TEST_THREADS:-8}" 2>&1 | tee "$log"
+cargo test --workspace --no-fail-fast -- --test-threads "${TEST_THREADS:-8}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -eq 0 ]; then

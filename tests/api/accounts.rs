@@ -3,11 +3,11 @@
 use serde_json::json;
 use std::sync::Arc;
 
-use voicegate_tests::{race, TestApp};
+use voicegate_tests::{path, race, TestApp, ADA, JOHN};
 
 /// The status of one password login attempt.
 async fn login_status(app: &TestApp, email: &str, password: &str) -> u16 {
-    app.post("/auth/login", json!({"email": email, "password": password}))
+    app.post(path::LOGIN, json!({"email": email, "password": password}))
         .await
         .status
 }
@@ -17,10 +17,10 @@ fn register_body(email: &str) -> serde_json::Value {
 }
 
 #[tokio::test]
-async fn register_then_login_then_me() {
+async fn a_new_account_logs_in_and_reads_its_profile() {
     let app = TestApp::start().await;
     let r = app
-        .post("/auth/register", register_body("Grace@Example.com"))
+        .post(path::REGISTER, register_body("Grace@Example.com"))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -39,7 +39,7 @@ async fn register_then_login_then_me() {
         .login("GRACE@example.COM", "a long enough password")
         .await;
     assert_eq!(login["user"]["user_id"], uid);
-    let me = app.get("/auth/me", login["access_token"].as_str()).await;
+    let me = app.get(path::ME, login["access_token"].as_str()).await;
     assert_eq!(me.status, 200, "{}", me.text);
     let me = me.json();
     assert_eq!(me["user_id"], uid);
@@ -56,7 +56,7 @@ async fn register_then_login_then_me() {
 async fn register_refuses_duplicates_weak_passwords_and_bad_phones() {
     let app = TestApp::start().await;
     let r = app
-        .post("/auth/register", register_body("JOHN@example.com"))
+        .post(path::REGISTER, register_body("JOHN@example.com"))
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (409, "email_taken"));
     for (field, value) in [
@@ -67,7 +67,7 @@ async fn register_refuses_duplicates_weak_passwords_and_bad_phones() {
     ] {
         let mut body = register_body("new@example.com");
         body[field] = value;
-        let r = app.post("/auth/register", body).await;
+        let r = app.post(path::REGISTER, body).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
             (400, "invalid_request"),
@@ -78,10 +78,10 @@ async fn register_refuses_duplicates_weak_passwords_and_bad_phones() {
     // 12 characters exactly, spaces included, is accepted and checked as given.
     let mut body = register_body("spaces@example.com");
     body["password"] = json!(" twelve-char");
-    assert_eq!(app.post("/auth/register", body).await.status, 201);
+    assert_eq!(app.post(path::REGISTER, body).await.status, 201);
     let r = app
         .post(
-            "/auth/login",
+            path::LOGIN,
             json!({"email": "spaces@example.com", "password": "twelve-char"}),
         )
         .await;
@@ -95,7 +95,7 @@ async fn registration_can_be_turned_off() {
         .start()
         .await;
     let r = app
-        .post("/auth/register", register_body("new@example.com"))
+        .post(path::REGISTER, register_body("new@example.com"))
         .await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
@@ -108,14 +108,14 @@ async fn unknown_email_and_wrong_password_answer_identically() {
     let app = TestApp::start().await;
     let unknown = app
         .post(
-            "/auth/login",
-            json!({"email": "nobody@example.com", "password": "correct-horse-battery"}),
+            path::LOGIN,
+            json!({"email": "nobody@example.com", "password": JOHN.password}),
         )
         .await;
     let wrong = app
         .post(
-            "/auth/login",
-            json!({"email": "john@example.com", "password": "wrong-horse-battery"}),
+            path::LOGIN,
+            json!({"email": JOHN.email, "password": "wrong-horse-battery"}),
         )
         .await;
     assert_eq!((unknown.status, wrong.status), (401, 401));
@@ -132,24 +132,24 @@ async fn five_failures_lock_password_login_for_fifteen_minutes() {
     let app = TestApp::start().await;
     let attempt = |password: &'static str| {
         app.post(
-            "/auth/login",
-            json!({"email": "john@example.com", "password": password}),
+            path::LOGIN,
+            json!({"email": JOHN.email, "password": password}),
         )
     };
     for _ in 0..5 {
         assert_eq!(attempt("wrong-password!").await.status, 401);
     }
     // Locked, even for the right password.
-    let r = attempt("correct-horse-battery").await;
+    let r = attempt(JOHN.password).await;
     assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=900).contains(&retry), "{retry}");
     // Another account is not affected.
-    app.login("ada@example.com", "ada-admin-passphrase").await;
+    app.login_as(&ADA).await;
     app.clock.advance(899);
-    assert_eq!(attempt("correct-horse-battery").await.status, 429);
+    assert_eq!(attempt(JOHN.password).await.status, 429);
     app.clock.advance(2);
-    assert_eq!(attempt("correct-horse-battery").await.status, 200);
+    assert_eq!(attempt(JOHN.password).await.status, 200);
 }
 
 #[tokio::test]
@@ -171,19 +171,13 @@ async fn unknown_emails_lock_the_same_way() {
 async fn a_right_password_is_not_counted_as_a_failure_and_does_not_erase_failures() {
     let app = TestApp::start().await;
     for _ in 0..4 {
-        login_status(&app, "john@example.com", "nope-nope-nope").await;
+        login_status(&app, JOHN.email, "nope-nope-nope").await;
     }
-    app.login("john@example.com", "correct-horse-battery").await;
-    app.login("john@example.com", "correct-horse-battery").await;
+    app.login_as(&JOHN).await;
+    app.login_as(&JOHN).await;
     // The fifth failure within the window still locks.
-    assert_eq!(
-        login_status(&app, "john@example.com", "nope-nope-nope").await,
-        401
-    );
-    assert_eq!(
-        login_status(&app, "john@example.com", "correct-horse-battery").await,
-        429
-    );
+    assert_eq!(login_status(&app, JOHN.email, "nope-nope-nope").await, 401);
+    assert_eq!(login_status(&app, JOHN.email, JOHN.password).await, 429);
 }
 
 /// Defect 1 of the attack run: 30 parallel wrong passwords all got 401. The
@@ -193,7 +187,7 @@ async fn thirty_parallel_wrong_passwords_check_five_and_lock_the_rest_out() {
     let app = Arc::new(TestApp::start().await);
     let statuses = race(30, |_| {
         let app = app.clone();
-        async move { login_status(&app, "john@example.com", "wrong-password!").await }
+        async move { login_status(&app, JOHN.email, "wrong-password!").await }
     })
     .await;
     assert_eq!(
@@ -207,15 +201,9 @@ async fn thirty_parallel_wrong_passwords_check_five_and_lock_the_rest_out() {
         "{statuses:?}"
     );
     // The right password now gets 429 too, for 15 minutes.
-    assert_eq!(
-        login_status(&app, "john@example.com", "correct-horse-battery").await,
-        429
-    );
+    assert_eq!(login_status(&app, JOHN.email, JOHN.password).await, 429);
     app.clock.advance(15 * 60 + 1);
-    assert_eq!(
-        login_status(&app, "john@example.com", "correct-horse-battery").await,
-        200
-    );
+    assert_eq!(login_status(&app, JOHN.email, JOHN.password).await, 200);
 }
 
 /// A right password racing a burst of wrong ones is never a way past the limit:
@@ -227,11 +215,11 @@ async fn a_right_password_inside_a_burst_never_gets_past_the_limit() {
     let statuses = race(30, |i| {
         let app = app.clone();
         let password = if i == 29 {
-            "correct-horse-battery"
+            JOHN.password
         } else {
             "wrong-password!"
         };
-        async move { login_status(&app, "john@example.com", password).await }
+        async move { login_status(&app, JOHN.email, password).await }
     })
     .await;
     let wrong_checked = statuses[..29].iter().filter(|s| **s == 401).count();
@@ -241,19 +229,13 @@ async fn a_right_password_inside_a_burst_never_gets_past_the_limit() {
         "{statuses:?}"
     );
     if wrong_checked == 5 {
-        assert_eq!(
-            login_status(&app, "john@example.com", "correct-horse-battery").await,
-            429
-        );
+        assert_eq!(login_status(&app, JOHN.email, JOHN.password).await, 429);
     }
     // Once five were checked, a right password sent later in the window is refused.
     for _ in wrong_checked..5 {
-        login_status(&app, "john@example.com", "wrong-password!").await;
+        login_status(&app, JOHN.email, "wrong-password!").await;
     }
-    assert_eq!(
-        login_status(&app, "john@example.com", "correct-horse-battery").await,
-        429
-    );
+    assert_eq!(login_status(&app, JOHN.email, JOHN.password).await, 429);
 }
 
 #[tokio::test]
@@ -262,15 +244,15 @@ async fn one_source_gets_a_bounded_number_of_wrong_passwords_across_accounts() {
         .env("LOGIN_FAILURES_PER_IP_PER_15_MIN", "3")
         .start()
         .await;
-    for email in ["a@example.com", "b@example.com", "john@example.com"] {
+    for email in ["a@example.com", "b@example.com", JOHN.email] {
         assert_eq!(login_status(&app, email, "wrong-password!").await, 401);
     }
     // The fourth failure from this source is refused, even for another account
     // and even with the right password; other sources are not affected.
     let r = app
         .post(
-            "/auth/login",
-            json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+            path::LOGIN,
+            json!({"email": ADA.email, "password": ADA.password}),
         )
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
@@ -278,13 +260,13 @@ async fn one_source_gets_a_bounded_number_of_wrong_passwords_across_accounts() {
     let other = app
         .post_from(
             "127.0.0.2",
-            "/auth/login",
-            json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+            path::LOGIN,
+            json!({"email": ADA.email, "password": ADA.password}),
         )
         .await;
     assert_eq!(other.status, 200, "{}", other.text);
     app.clock.advance(15 * 60 + 1);
-    app.login("ada@example.com", "ada-admin-passphrase").await;
+    app.login_as(&ADA).await;
 }
 
 #[tokio::test]
@@ -294,7 +276,7 @@ async fn successful_logins_do_not_use_up_the_source_limit() {
         .start()
         .await;
     for _ in 0..5 {
-        app.login("john@example.com", "correct-horse-battery").await;
+        app.login_as(&JOHN).await;
     }
     assert_eq!(
         login_status(&app, "x@example.com", "wrong-password!").await,
@@ -311,7 +293,7 @@ async fn registration_is_limited_per_source() {
     app.register("one@example.com", None).await;
     app.register("two@example.com", None).await;
     let r = app
-        .post("/auth/register", register_body("three@example.com"))
+        .post(path::REGISTER, register_body("three@example.com"))
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
@@ -320,7 +302,7 @@ async fn registration_is_limited_per_source() {
     assert_eq!(
         app.post_from(
             "127.0.0.2",
-            "/auth/register",
+            path::REGISTER,
             register_body("three@example.com")
         )
         .await
@@ -347,7 +329,7 @@ async fn lookalike_emails_are_the_same_account_or_refused() {
         ("j\u{43e}hn@example.com", 400),
         ("john@ex\u{430}mple.com", 400),
     ] {
-        let r = app.post("/auth/register", register_body(email)).await;
+        let r = app.post(path::REGISTER, register_body(email)).await;
         assert_eq!(r.status, status, "{email:?}: {}", r.text);
         let expected = if status == 409 {
             "email_taken"
@@ -360,16 +342,14 @@ async fn lookalike_emails_are_the_same_account_or_refused() {
     app.register("apple@example.com", None).await;
     let r = app
         .post(
-            "/auth/register",
+            path::REGISTER,
             register_body("\u{430}\u{440}\u{440}\u{4cf}\u{435}@example.com"),
         )
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (409, "email_taken"));
     // The normalised form signs in as the one account.
-    let t = app
-        .login("ＪＯＨＮ@example.com", "correct-horse-battery")
-        .await;
-    assert_eq!(t["user"]["user_id"], "u001");
+    let t = app.login("ＪＯＨＮ@example.com", JOHN.password).await;
+    assert_eq!(t["user"]["user_id"], JOHN.user_id);
 }
 
 #[tokio::test]
@@ -384,7 +364,7 @@ async fn names_that_reach_the_agent_are_normalised_or_refused() {
     ] {
         let mut body = register_body("name@example.com");
         body["full_name"] = json!(name);
-        let r = app.post("/auth/register", body).await;
+        let r = app.post(path::REGISTER, body).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
             (400, "invalid_request"),
@@ -395,7 +375,7 @@ async fn names_that_reach_the_agent_are_normalised_or_refused() {
     // Full-width and spaced-out forms become what they look like.
     let mut body = register_body("wide@example.com");
     body["full_name"] = json!("  Ｇｒａｃｅ   Ｈｏｐｐｅｒ ");
-    let r = app.post("/auth/register", body).await;
+    let r = app.post(path::REGISTER, body).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json()["user"]["full_name"], "Grace Hopper");
 }
@@ -403,45 +383,41 @@ async fn names_that_reach_the_agent_are_normalised_or_refused() {
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_session() {
     let app = TestApp::start().await;
-    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let first = app.login_as(&JOHN).await;
     let r1 = first["refresh_token"].as_str().unwrap().to_owned();
-    let second = app
-        .post("/auth/refresh", json!({"refresh_token": r1}))
-        .await;
+    let second = app.post(path::REFRESH, json!({"refresh_token": r1})).await;
     assert_eq!(second.status, 200, "{}", second.text);
     let second = second.json();
     let r2 = second["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(r1, r2);
-    assert_eq!(second["user"]["user_id"], "u001");
+    assert_eq!(second["user"]["user_id"], JOHN.user_id);
     // Rotated tokens are stored as hashes only.
     let dump = app.table_dump().await;
     assert!(!dump.contains(&r1) && !dump.contains(&r2));
 
     // Replaying the old token after the grace window: refused, and the whole session dies.
     app.clock.advance(11);
-    let replay = app
-        .post("/auth/refresh", json!({"refresh_token": r1}))
-        .await;
+    let replay = app.post(path::REFRESH, json!({"refresh_token": r1})).await;
     assert_eq!(
         (replay.status, replay.problem_code().as_str()),
         (401, "invalid_token")
     );
     assert_eq!(
-        app.post("/auth/refresh", json!({"refresh_token": r2}))
+        app.post(path::REFRESH, json!({"refresh_token": r2}))
             .await
             .status,
         401
     );
-    let me = app.get("/auth/me", second["access_token"].as_str()).await;
+    let me = app.get(path::ME, second["access_token"].as_str()).await;
     assert_eq!(me.status, 401);
     assert_eq!(
         me.header("www-authenticate"),
         Some(r#"Bearer error="invalid_token""#)
     );
     // Another session of the same user lives on.
-    let other = app.login("john@example.com", "correct-horse-battery").await;
+    let other = app.login_as(&JOHN).await;
     assert_eq!(
-        app.get("/auth/me", other["access_token"].as_str())
+        app.get(path::ME, other["access_token"].as_str())
             .await
             .status,
         200
@@ -453,30 +429,28 @@ async fn refresh_rotates_and_reuse_revokes_the_session() {
 #[tokio::test]
 async fn a_refresh_retried_within_the_grace_window_gets_the_same_successor() {
     let app = TestApp::start().await;
-    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let first = app.login_as(&JOHN).await;
     let r1 = first["refresh_token"].clone();
     let lost = app
-        .post("/auth/refresh", json!({"refresh_token": r1}))
+        .post(path::REFRESH, json!({"refresh_token": r1}))
         .await
         .json();
     app.clock.advance(10);
-    let retried = app
-        .post("/auth/refresh", json!({"refresh_token": r1}))
-        .await;
+    let retried = app.post(path::REFRESH, json!({"refresh_token": r1})).await;
     assert_eq!(retried.status, 200, "{}", retried.text);
     let retried = retried.json();
     assert_eq!(retried["refresh_token"], lost["refresh_token"]);
     assert_ne!(retried["access_token"], lost["access_token"]);
     // The session lives on: the successor rotates as usual.
     assert_eq!(
-        app.get("/auth/me", retried["access_token"].as_str())
+        app.get(path::ME, retried["access_token"].as_str())
             .await
             .status,
         200
     );
     let next = app
         .post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": retried["refresh_token"]}),
         )
         .await;
@@ -486,10 +460,10 @@ async fn a_refresh_retried_within_the_grace_window_gets_the_same_successor() {
 #[tokio::test]
 async fn a_rotated_refresh_token_presented_after_the_grace_window_revokes_the_session() {
     let app = TestApp::start().await;
-    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let first = app.login_as(&JOHN).await;
     let second = app
         .post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": first["refresh_token"]}),
         )
         .await
@@ -497,7 +471,7 @@ async fn a_rotated_refresh_token_presented_after_the_grace_window_revokes_the_se
     app.clock.advance(11);
     let replay = app
         .post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": first["refresh_token"]}),
         )
         .await;
@@ -507,11 +481,11 @@ async fn a_rotated_refresh_token_presented_after_the_grace_window_revokes_the_se
     );
     for r in [
         app.post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": second["refresh_token"]}),
         )
         .await,
-        app.get("/auth/me", second["access_token"].as_str()).await,
+        app.get(path::ME, second["access_token"].as_str()).await,
     ] {
         assert_eq!(r.status, 401);
     }
@@ -523,23 +497,23 @@ async fn a_grace_window_of_zero_revokes_on_any_reuse() {
         .env("REFRESH_REUSE_GRACE_SECONDS", "0")
         .start()
         .await;
-    let first = app.login("john@example.com", "correct-horse-battery").await;
+    let first = app.login_as(&JOHN).await;
     let second = app
         .post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": first["refresh_token"]}),
         )
         .await
         .json();
     let replay = app
         .post(
-            "/auth/refresh",
+            path::REFRESH,
             json!({"refresh_token": first["refresh_token"]}),
         )
         .await;
     assert_eq!(replay.status, 401);
     assert_eq!(
-        app.get("/auth/me", second["access_token"].as_str())
+        app.get(path::ME, second["access_token"].as_str())
             .await
             .status,
         401
@@ -550,32 +524,21 @@ async fn a_grace_window_of_zero_revokes_on_any_reuse() {
 #[tokio::test]
 async fn a_token_two_rotations_old_is_reuse_even_within_the_window() {
     let app = TestApp::start().await;
-    let t0 = app.login("john@example.com", "correct-horse-battery").await;
+    let t0 = app.login_as(&JOHN).await;
     let t1 = app
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": t0["refresh_token"]}),
-        )
+        .post(path::REFRESH, json!({"refresh_token": t0["refresh_token"]}))
         .await
         .json();
     let t2 = app
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": t1["refresh_token"]}),
-        )
+        .post(path::REFRESH, json!({"refresh_token": t1["refresh_token"]}))
         .await
         .json();
     let r = app
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": t0["refresh_token"]}),
-        )
+        .post(path::REFRESH, json!({"refresh_token": t0["refresh_token"]}))
         .await;
     assert_eq!(r.status, 401);
     assert_eq!(
-        app.get("/auth/me", t2["access_token"].as_str())
-            .await
-            .status,
+        app.get(path::ME, t2["access_token"].as_str()).await.status,
         401
     );
 }
@@ -583,14 +546,12 @@ async fn a_token_two_rotations_old_is_reuse_even_within_the_window() {
 #[tokio::test]
 async fn refresh_refuses_garbage_forgeries_and_expired_sessions() {
     let app = TestApp::start().await;
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     let real = t["refresh_token"].as_str().unwrap();
     let (sid, secret) = real.split_once('.').unwrap();
     let forged = format!("{sid}.{}", "A".repeat(secret.len()));
     for bad in ["", "garbage", forged.as_str()] {
-        let r = app
-            .post("/auth/refresh", json!({"refresh_token": bad}))
-            .await;
+        let r = app.post(path::REFRESH, json!({"refresh_token": bad})).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
             (401, "invalid_token"),
@@ -599,22 +560,19 @@ async fn refresh_refuses_garbage_forgeries_and_expired_sessions() {
     }
     // A forgery naming a real session does not revoke it.
     assert_eq!(
-        app.post("/auth/refresh", json!({"refresh_token": real}))
+        app.post(path::REFRESH, json!({"refresh_token": real}))
             .await
             .status,
         200
     );
 
     // Absolute lifetime: 30 days by default.
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     app.clock.advance(30 * 86_400);
     assert_eq!(
-        app.post(
-            "/auth/refresh",
-            json!({"refresh_token": t["refresh_token"]})
-        )
-        .await
-        .status,
+        app.post(path::REFRESH, json!({"refresh_token": t["refresh_token"]}))
+            .await
+            .status,
         401
     );
 }
@@ -622,24 +580,19 @@ async fn refresh_refuses_garbage_forgeries_and_expired_sessions() {
 #[tokio::test]
 async fn logout_revokes_the_session() {
     let app = TestApp::start().await;
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     let access = t["access_token"].as_str().unwrap();
     assert_eq!(
-        app.post_auth("/auth/logout", access, json!({}))
-            .await
-            .status,
+        app.post_auth(path::LOGOUT, access, json!({})).await.status,
         204
     );
     for r in [
-        app.get("/auth/me", Some(access)).await,
-        app.post_auth("/auth/logout", access, json!({})).await,
-        app.post_auth("/connection-details", access, json!({}))
+        app.get(path::ME, Some(access)).await,
+        app.post_auth(path::LOGOUT, access, json!({})).await,
+        app.post_auth(path::CONNECTION_DETAILS, access, json!({}))
             .await,
-        app.post(
-            "/auth/refresh",
-            json!({"refresh_token": t["refresh_token"]}),
-        )
-        .await,
+        app.post(path::REFRESH, json!({"refresh_token": t["refresh_token"]}))
+            .await,
     ] {
         assert_eq!(
             (r.status, r.problem_code().as_str()),

@@ -3,12 +3,12 @@
 
 use serde_json::json;
 use voicegate::{App, Route};
-use voicegate_tests::{repo_root, TestApp};
+use voicegate_tests::{path, repo_root, TestApp};
 
 #[tokio::test]
 async fn health_answers_with_version_and_request_id() {
     let app = TestApp::start().await;
-    let r = app.get("/health", None).await;
+    let r = app.get(path::HEALTH, None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "ok");
     assert_eq!(r.json()["version"], env!("CARGO_PKG_VERSION"));
@@ -16,7 +16,7 @@ async fn health_answers_with_version_and_request_id() {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     // Each request gets its own id.
     assert_ne!(
-        app.get("/health", None).await.header("x-request-id"),
+        app.get(path::HEALTH, None).await.header("x-request-id"),
         Some(id)
     );
 }
@@ -26,8 +26,8 @@ async fn unknown_route_and_wrong_method_are_problem_404() {
     let app = TestApp::start().await;
     for r in [
         app.get("/nope", None).await,
-        app.get("/auth/login", None).await,
-        app.post("/health", json!({})).await,
+        app.get(path::LOGIN, None).await,
+        app.post(path::HEALTH, json!({})).await,
     ] {
         assert_eq!(r.status, 404, "{}", r.text);
         assert_eq!(r.problem_code(), "not_found");
@@ -35,18 +35,18 @@ async fn unknown_route_and_wrong_method_are_problem_404() {
 }
 
 #[tokio::test]
-async fn body_rules_415_413_400() {
+async fn bodies_not_json_too_large_or_malformed_are_refused_as_problems() {
     let app = TestApp::start().await;
     let login = br#"{"email":"john@example.com","password":"correct-horse-battery"}"#.to_vec();
 
     let r = app
-        .post_raw("/auth/login", Some("text/plain"), login.clone(), &[])
+        .post_raw(path::LOGIN, Some("text/plain"), login.clone(), &[])
         .await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (415, "unsupported_media_type")
     );
-    let r = app.post_raw("/auth/login", None, login.clone(), &[]).await;
+    let r = app.post_raw(path::LOGIN, None, login.clone(), &[]).await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (415, "unsupported_media_type")
@@ -54,7 +54,7 @@ async fn body_rules_415_413_400() {
     // Parameters on the media type are fine.
     let r = app
         .post_raw(
-            "/auth/login",
+            path::LOGIN,
             Some("application/json; charset=utf-8"),
             login,
             &[],
@@ -67,12 +67,7 @@ async fn body_rules_415_413_400() {
         "x".repeat(16 * 1024)
     );
     let r = app
-        .post_raw(
-            "/auth/login",
-            Some("application/json"),
-            big.into_bytes(),
-            &[],
-        )
+        .post_raw(path::LOGIN, Some("application/json"), big.into_bytes(), &[])
         .await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
@@ -84,7 +79,7 @@ async fn body_rules_415_413_400() {
     exact.resize(16 * 1024 - 2, b'a');
     exact.extend_from_slice(b"\"}");
     let r = app
-        .post_raw("/auth/login", Some("application/json"), exact, &[])
+        .post_raw(path::LOGIN, Some("application/json"), exact, &[])
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 
@@ -97,7 +92,7 @@ async fn body_rules_415_413_400() {
         (br#"{"email":"not-an-email","password":"correct-horse-battery"}"#, "`email`"),
         (br#"{"email":"john@example.com","password":"correct-horse-battery","platform":"fridge"}"#, "`platform`"),
     ] {
-        let r = app.post_raw("/auth/login", Some("application/json"), body.to_vec(), &[]).await;
+        let r = app.post_raw(path::LOGIN, Some("application/json"), body.to_vec(), &[]).await;
         assert_eq!((r.status, r.problem_code().as_str()), (400, "invalid_request"), "{body:?}");
         let detail = r.json()["detail"].as_str().unwrap().to_owned();
         assert!(detail.contains(needle), "{detail:?} should mention {needle:?}");
@@ -106,14 +101,14 @@ async fn body_rules_415_413_400() {
 }
 
 #[tokio::test]
-async fn cors_preflight_and_origin() {
+async fn cors_preflight_answers_allowed_origins_only() {
     let app = TestApp::builder()
         .env("CORS_ALLOWED_ORIGINS", "https://app.example.com")
         .start()
         .await;
     let r = app
         .http
-        .request(reqwest::Method::OPTIONS, app.url("/connection-details"))
+        .request(reqwest::Method::OPTIONS, app.url(path::CONNECTION_DETAILS))
         .header("origin", "https://app.example.com")
         .header("access-control-request-method", "POST")
         .header(
@@ -138,7 +133,7 @@ async fn cors_preflight_and_origin() {
 
     let other = app
         .http
-        .get(app.url("/health"))
+        .get(app.url(path::HEALTH))
         .header("origin", "https://evil.example")
         .send()
         .await
@@ -146,7 +141,7 @@ async fn cors_preflight_and_origin() {
     assert!(!other.headers().contains_key("access-control-allow-origin"));
     let ok = app
         .http
-        .get(app.url("/health"))
+        .get(app.url(path::HEALTH))
         .header("origin", "https://app.example.com")
         .send()
         .await

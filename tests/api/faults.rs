@@ -4,7 +4,7 @@
 //! leaves no partial state, and the next request succeeds.
 
 use serde_json::json;
-use voicegate_tests::{Fault, Resp, TestApp};
+use voicegate_tests::{path, Fault, Resp, TestApp, JANE, JOHN};
 
 fn assert_unavailable(r: &Resp) {
     assert_eq!(
@@ -30,7 +30,7 @@ fn assert_unavailable(r: &Resp) {
 }
 
 fn john() -> serde_json::Value {
-    json!({"email": "john@example.com", "password": "correct-horse-battery"})
+    json!({"email": JOHN.email, "password": JOHN.password})
 }
 
 async fn sessions_in_table(app: &TestApp) -> usize {
@@ -41,7 +41,7 @@ async fn sessions_in_table(app: &TestApp) -> usize {
 async fn a_brief_dynamodb_throttle_is_absorbed_by_the_sdks_retries() {
     let app = TestApp::start().await;
     app.faults.inject("DynamoDB.GetItem", Fault::Throttle, 2);
-    assert_eq!(app.post("/auth/login", john()).await.status, 200);
+    assert_eq!(app.post(path::LOGIN, john()).await.status, 200);
 }
 
 #[tokio::test]
@@ -49,10 +49,10 @@ async fn persistent_dynamodb_throttling_is_503_and_the_next_request_succeeds() {
     let app = TestApp::start().await;
     app.faults
         .inject_always("DynamoDB.GetItem", Fault::Throttle);
-    assert_unavailable(&app.post("/auth/login", john()).await);
+    assert_unavailable(&app.post(path::LOGIN, john()).await);
     assert_eq!(sessions_in_table(&app).await, 0);
     app.faults.clear();
-    assert_eq!(app.post("/auth/login", john()).await.status, 200);
+    assert_eq!(app.post(path::LOGIN, john()).await.status, 200);
     // The failed attempt did not count as a wrong password.
     let failures = app
         .item("RATE#login_failures#john@example.com", "RATE")
@@ -77,9 +77,9 @@ async fn a_hung_dynamodb_call_times_out_into_a_503() {
         "DynamoDB.GetItem",
         Fault::Delay(std::time::Duration::from_secs(30)),
     );
-    assert_unavailable(&app.post("/auth/login", john()).await);
+    assert_unavailable(&app.post(path::LOGIN, john()).await);
     app.faults.clear();
-    assert_eq!(app.post("/auth/login", john()).await.status, 200);
+    assert_eq!(app.post(path::LOGIN, john()).await.status, 200);
 }
 
 #[tokio::test]
@@ -87,11 +87,11 @@ async fn a_failed_session_write_leaves_no_session_and_no_failure() {
     let app = TestApp::start().await;
     app.faults
         .inject_matching("DynamoDB.PutItem", "SESSION#", Fault::ServerError, 3);
-    assert_unavailable(&app.post("/auth/login", john()).await);
+    assert_unavailable(&app.post(path::LOGIN, john()).await);
     assert_eq!(sessions_in_table(&app).await, 0);
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     assert_eq!(
-        app.get("/auth/me", t["access_token"].as_str()).await.status,
+        app.get(path::ME, t["access_token"].as_str()).await.status,
         200
     );
     assert_eq!(sessions_in_table(&app).await, 1);
@@ -102,9 +102,9 @@ async fn a_failed_session_write_leaves_no_session_and_no_failure() {
 #[tokio::test]
 async fn a_lost_spend_condition_yields_no_session() {
     let app = TestApp::start().await;
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
-    let code = app.latest_code("u001").await;
+    let code = app.latest_code(JOHN.user_id).await;
     app.faults.inject_matching(
         "DynamoDB.UpdateItem",
         "\"spent\"",
@@ -112,7 +112,10 @@ async fn a_lost_spend_condition_yields_no_session() {
         1,
     );
     let r = app
-        .post("/auth/otp/verify", json!({"user_id": "u001", "otp": code}))
+        .post(
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": code}),
+        )
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_invalid"));
     assert_eq!(sessions_in_table(&app).await, 0);
@@ -124,14 +127,14 @@ async fn a_transaction_conflict_on_register_is_503_and_writes_nothing() {
     app.faults
         .inject_always("DynamoDB.TransactWriteItems", Fault::TransactionConflict);
     let body = json!({"email": "conflict@example.com", "password": "a long enough password", "full_name": "Con Flict"});
-    assert_unavailable(&app.post("/auth/register", body.clone()).await);
+    assert_unavailable(&app.post(path::REGISTER, body.clone()).await);
     let dump = app.table_dump().await;
     assert!(
         !dump.contains("conflict@example.com"),
         "a partial registration was written"
     );
     app.faults.clear();
-    assert_eq!(app.post("/auth/register", body).await.status, 201);
+    assert_eq!(app.post(path::REGISTER, body).await.status, 201);
 }
 
 #[tokio::test]
@@ -139,18 +142,18 @@ async fn an_sns_throttle_is_503_sends_nothing_and_is_never_retried() {
     let app = TestApp::start().await;
     app.faults.inject("SNS.Publish", Fault::Throttle, 1);
     let r = app
-        .post("/auth/otp/request", json!({"user_id": "u001"}))
+        .post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     assert_unavailable(&r);
     // One publish attempt: a retried publish could text the code twice.
     assert_eq!(app.faults.call_counts().get("SNS.Publish"), Some(&1));
-    assert!(app.sms_to_user("u001").await.is_empty());
+    assert!(app.sms_to_user(JOHN.user_id).await.is_empty());
     // The limits were given back: the client's retry goes through, once.
     let r = app
-        .post("/auth/otp/request", json!({"user_id": "u001"}))
+        .post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
-    assert_eq!(app.sms_to_user("u001").await.len(), 1);
+    assert_eq!(app.sms_to_user(JOHN.user_id).await.len(), 1);
 }
 
 /// SNS answers after the SDK gave up: the text may still arrive, but the
@@ -168,12 +171,12 @@ async fn an_sms_that_arrives_after_a_timeout_carries_a_dead_code() {
         1,
     );
     assert_unavailable(
-        &app.post("/auth/otp/request", json!({"user_id": "u001"}))
+        &app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
             .await,
     );
     let mut sms = Vec::new();
     for _ in 0..50 {
-        sms = app.sms_to_user("u001").await;
+        sms = app.sms_to_user(JOHN.user_id).await;
         if !sms.is_empty() {
             break;
         }
@@ -182,8 +185,8 @@ async fn an_sms_that_arrives_after_a_timeout_carries_a_dead_code() {
     let late = sms.first().expect("the delayed SMS reached the emulator");
     let r = app
         .post(
-            "/auth/otp/verify",
-            json!({"user_id": "u001", "otp": &late[..6]}),
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": &late[..6]}),
         )
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_invalid"));
@@ -193,15 +196,15 @@ async fn an_sms_that_arrives_after_a_timeout_carries_a_dead_code() {
 async fn an_sns_failure_during_mfa_login_leaves_no_usable_code() {
     let app = TestApp::start().await;
     app.faults.inject("SNS.Publish", Fault::ServerError, 1);
-    let jane = json!({"email": "jane@example.com", "password": "jane-secret-passphrase"});
-    assert_unavailable(&app.post("/auth/login", jane.clone()).await);
+    let jane = json!({"email": JANE.email, "password": JANE.password});
+    assert_unavailable(&app.post(path::LOGIN, jane.clone()).await);
     let mfa = app.item("OTP#u002", "mfa").await.unwrap();
     assert_ne!(mfa["status"].as_s().unwrap(), "active");
     assert_eq!(
-        app.post("/auth/login", jane).await.problem_code(),
+        app.post(path::LOGIN, jane).await.problem_code(),
         "mfa_required"
     );
-    assert_eq!(app.sms_to_user("u002").await.len(), 1);
+    assert_eq!(app.sms_to_user(JANE.user_id).await.len(), 1);
 }
 
 #[tokio::test]
@@ -210,13 +213,13 @@ async fn a_rate_limit_store_outage_is_503_not_429() {
     app.faults
         .inject_matching("DynamoDB.UpdateItem", "RATE#", Fault::ServerError, 10);
     assert_unavailable(
-        &app.post("/auth/otp/request", json!({"user_id": "u001"}))
+        &app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
             .await,
     );
-    assert!(app.sms_to_user("u001").await.is_empty());
+    assert!(app.sms_to_user(JOHN.user_id).await.is_empty());
     app.faults.clear();
     assert_eq!(
-        app.post("/auth/otp/request", json!({"user_id": "u001"}))
+        app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
             .await
             .status,
         202
@@ -226,35 +229,35 @@ async fn a_rate_limit_store_outage_is_503_not_429() {
 #[tokio::test]
 async fn secrets_are_served_from_the_cache_through_an_outage_then_fail_closed() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     app.faults
         .inject_always("SecretsManager.GetSecretValue", Fault::ServerError);
     // Within the cache lifetime, nothing notices.
-    assert_eq!(app.get("/auth/me", Some(&token)).await.status, 200);
-    assert_eq!(app.post("/auth/login", john()).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&token)).await.status, 200);
+    assert_eq!(app.post(path::LOGIN, john()).await.status, 200);
     // Past it, every route that needs a key fails closed.
     app.clock.advance(300);
-    assert_unavailable(&app.get("/auth/me", Some(&token)).await);
-    assert_unavailable(&app.get("/.well-known/jwks.json", None).await);
-    assert_unavailable(&app.post("/auth/login", john()).await);
+    assert_unavailable(&app.get(path::ME, Some(&token)).await);
+    assert_unavailable(&app.get(path::JWKS, None).await);
+    assert_unavailable(&app.post(path::LOGIN, john()).await);
     app.faults.clear();
-    assert_eq!(app.get("/auth/me", Some(&token)).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&token)).await.status, 200);
 }
 
 #[tokio::test]
 async fn a_container_that_never_loaded_its_secrets_fails_closed() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let before = sessions_in_table(&app).await;
     app.faults
         .inject_always("SecretsManager.GetSecretValue", Fault::Throttle);
     let cold = app.cold_instance().await;
-    assert_unavailable(&cold.get("/.well-known/jwks.json", None).await);
-    assert_unavailable(&cold.get("/auth/me", Some(&token)).await);
-    assert_unavailable(&cold.post("/auth/login", john()).await);
+    assert_unavailable(&cold.get(path::JWKS, None).await);
+    assert_unavailable(&cold.get(path::ME, Some(&token)).await);
+    assert_unavailable(&cold.post(path::LOGIN, john()).await);
     assert_unavailable(
         &cold
-            .post("/auth/otp/request", json!({"user_id": "u001"}))
+            .post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
             .await,
     );
     assert_eq!(
@@ -262,9 +265,9 @@ async fn a_container_that_never_loaded_its_secrets_fails_closed() {
         before,
         "a session without a token"
     );
-    assert!(app.sms_to_user("u001").await.is_empty());
+    assert!(app.sms_to_user(JOHN.user_id).await.is_empty());
     // Health needs no dependency and stays up.
-    assert_eq!(cold.get("/health", None).await.status, 200);
+    assert_eq!(cold.get(path::HEALTH, None).await.status, 200);
     app.faults.clear();
-    assert_eq!(cold.get("/auth/me", Some(&token)).await.status, 200);
+    assert_eq!(cold.get(path::ME, Some(&token)).await.status, 200);
 }

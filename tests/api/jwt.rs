@@ -6,7 +6,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{json, Value};
 use voicegate::clock::Clock;
-use voicegate_tests::{TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET};
+use voicegate_tests::{path, TestApp, ADA, JOHN, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET};
 
 fn b64(v: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
@@ -175,7 +175,7 @@ fn vectors(
         format!("{}.{}.{}", b64(b"[]"), parts[1], parts[2]),
     );
     let mut tampered = payload.clone();
-    tampered["sub"] = json!("u003");
+    tampered["sub"] = json!(ADA.user_id);
     push(
         "payload changed, signature kept",
         with_signature(&signed(header, &tampered), parts[2]),
@@ -188,10 +188,10 @@ fn vectors(
 async fn access_vectors(app: &TestApp) -> (Vec<(String, String)>, Value, Value) {
     let secrets = app.state.secrets().await.unwrap();
     let key = &secrets.signing_key();
-    let good = app.john_token().await;
+    let good = app.access_token(&JOHN).await;
     let header = json!({"alg": "ES256", "typ": "at+jwt", "kid": key.kid});
     let payload = voicegate_tests::jwt_payload(&good);
-    let jwks = app.get("/.well-known/jwks.json", None).await.text;
+    let jwks = app.get(path::JWKS, None).await.text;
     (
         vectors(
             &header,
@@ -244,15 +244,15 @@ async fn access_token_vectors_are_refused_and_the_control_accepted() {
 
     // Every bearer route runs the same check.
     let routes: [(&str, bool); 4] = [
-        ("/auth/me", false),
-        ("/connection-details", true),
-        ("/auth/logout", true),
-        ("/admin/livekit-tokens", true),
+        (path::ME, false),
+        (path::CONNECTION_DETAILS, true),
+        (path::LOGOUT, true),
+        (path::ADMIN_LIVEKIT_TOKENS, true),
     ];
     for (name, token) in &cases {
         let accepted = name.starts_with("control");
         for (path, post) in routes {
-            if accepted && (path == "/auth/logout" || path == "/admin/livekit-tokens") {
+            if accepted && (path == path::LOGOUT || path == path::ADMIN_LIVEKIT_TOKENS) {
                 continue;
             }
             let r = if post {
@@ -318,7 +318,7 @@ async fn webhook_signature_vectors_are_refused_and_the_control_accepted() {
     for (name, token) in cases {
         let r = app
             .post_raw(
-                "/livekit/webhook",
+                path::LIVEKIT_WEBHOOK,
                 Some("application/webhook+json"),
                 body.clone().into_bytes(),
                 &[("authorization", &token)],

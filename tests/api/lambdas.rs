@@ -3,7 +3,7 @@
 //! the environment template.yaml sets.
 
 use serde_json::Value;
-use voicegate_tests::runtime_api::invoke;
+use voicegate_tests::{path, runtime_api::invoke, ADA, JANE, JOHN};
 use voicegate_tests::{repo_root, TestApp};
 
 fn event(name: &str) -> String {
@@ -50,10 +50,10 @@ async fn login_function_logs_john_in_against_dynamodb_and_secrets() {
         .unwrap();
     assert_eq!(resp["statusCode"], 200, "{resp}");
     let tokens = body(&resp);
-    assert_eq!(tokens["user"]["user_id"], "u001");
+    assert_eq!(tokens["user"]["user_id"], JOHN.user_id);
     // The token the Lambda signed is accepted by the rest of the product.
     assert_eq!(
-        app.get("/auth/me", tokens["access_token"].as_str())
+        app.get(path::ME, tokens["access_token"].as_str())
             .await
             .status,
         200
@@ -99,10 +99,9 @@ async fn every_sample_event_is_answered_by_its_function() {
     use voicegate::edge::functions;
     use voicegate_tests::livekit_webhook_auth;
     let app = TestApp::start().await;
-    let john = app.john_token().await;
-    let ada = app.login("ada@example.com", "ada-admin-passphrase").await;
-    let refresh =
-        app.login("john@example.com", "correct-horse-battery").await["refresh_token"].clone();
+    let john = app.access_token(&JOHN).await;
+    let ada = app.login_as(&ADA).await;
+    let refresh = app.login_as(&JOHN).await["refresh_token"].clone();
     // In this order: the OTP and phone events use what the ones before them sent.
     let cases: [(&str, u16); 17] = [
         ("health.json", 200),
@@ -150,10 +149,14 @@ async fn every_sample_event_is_answered_by_its_function() {
         match file {
             "refresh.json" => body["refresh_token"] = refresh.clone(),
             "login-mfa.json" => {
-                app.post("/auth/login", serde_json::json!({"email": "jane@example.com", "password": "jane-secret-passphrase"})).await;
-                body["otp_code"] = app.latest_code("u002").await.into();
+                app.post(
+                    path::LOGIN,
+                    serde_json::json!({"email": JANE.email, "password": JANE.password}),
+                )
+                .await;
+                body["otp_code"] = app.latest_code(JANE.user_id).await.into();
             }
-            "otp-verify.json" => body["otp"] = app.latest_code("u001").await.into(),
+            "otp-verify.json" => body["otp"] = app.latest_code(JOHN.user_id).await.into(),
             "phone-verify.json" => {
                 let sms = app.sms_to_phone("+15555550199").await;
                 body["otp"] = sms.last().expect("the phone event's code")[..6].into();

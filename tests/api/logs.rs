@@ -4,7 +4,8 @@
 
 use serde_json::{json, Value};
 use voicegate_tests::{
-    captured_logs, livekit_webhook_auth, random_phone, TestApp, LOCAL_LIVEKIT_SECRET,
+    captured_logs, livekit_webhook_auth, path, random_phone, TestApp, ADA, JANE, JOHN,
+    LOCAL_LIVEKIT_SECRET,
 };
 
 /// Every flow, then the whole log of the process and a dump of the table are
@@ -14,9 +15,9 @@ use voicegate_tests::{
 async fn no_secret_reaches_the_logs_or_the_table() {
     let app = TestApp::start().await;
     let mut secrets: Vec<String> = vec![
-        "correct-horse-battery".into(),
-        "jane-secret-passphrase".into(),
-        "ada-admin-passphrase".into(),
+        JOHN.password.into(),
+        JANE.password.into(),
+        ADA.password.into(),
         "a brand new passphrase".into(),
     ];
     secrets.extend(app.phones.values().cloned());
@@ -28,18 +29,18 @@ async fn no_secret_reaches_the_logs_or_the_table() {
 
     // Registration with a number, its verification, and a change of number.
     let reg = app
-        .post("/auth/register", json!({"email": "logcheck@example.com", "password": "a brand new passphrase", "full_name": "Log Check", "phone_number": new_phone}))
+        .post(path::REGISTER, json!({"email": "logcheck@example.com", "password": "a brand new passphrase", "full_name": "Log Check", "phone_number": new_phone}))
         .await
         .json();
     let reg_token = reg["access_token"].as_str().unwrap().to_owned();
     codes.push(sms_code(&app, &new_phone).await);
-    app.post_auth("/auth/phone/verify", &reg_token, json!({"otp": "000001"}))
+    app.post_auth(path::PHONE_VERIFY, &reg_token, json!({"otp": "000001"}))
         .await;
-    app.post_auth("/auth/phone/verify", &reg_token, json!({"otp": codes[0]}))
+    app.post_auth(path::PHONE_VERIFY, &reg_token, json!({"otp": codes[0]}))
         .await;
     app.clock.advance(31);
     app.post_auth(
-        "/auth/phone",
+        path::PHONE,
         &reg_token,
         json!({"phone_number": changed_phone}),
     )
@@ -48,54 +49,51 @@ async fn no_secret_reaches_the_logs_or_the_table() {
 
     // Password login, a wrong one, refresh (and its retry within the grace
     // window, and a reuse after it), SMS sign-in, MFA login.
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     app.post(
-        "/auth/login",
-        json!({"email": "john@example.com", "password": "correct-horse-batterz"}),
+        path::LOGIN,
+        json!({"email": JOHN.email, "password": "correct-horse-batterz"}),
     )
     .await;
     let refreshed = app
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": t["refresh_token"]}),
-        )
+        .post(path::REFRESH, json!({"refresh_token": t["refresh_token"]}))
         .await
         .json();
-    app.post(
-        "/auth/refresh",
-        json!({"refresh_token": t["refresh_token"]}),
-    )
-    .await;
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::REFRESH, json!({"refresh_token": t["refresh_token"]}))
         .await;
-    codes.push(app.latest_code("u001").await);
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
+        .await;
+    codes.push(app.latest_code(JOHN.user_id).await);
     app.post(
-        "/auth/otp/verify",
-        json!({"user_id": "u001", "otp": "000000"}),
+        path::OTP_VERIFY,
+        json!({"user_id": JOHN.user_id, "otp": "000000"}),
     )
     .await;
     let v = app
         .post(
-            "/auth/otp/verify",
-            json!({"user_id": "u001", "otp": codes[2]}),
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": codes[2]}),
         )
         .await
         .json();
     app.post(
-        "/auth/login",
-        json!({"email": "jane@example.com", "password": "jane-secret-passphrase"}),
+        path::LOGIN,
+        json!({"email": JANE.email, "password": JANE.password}),
     )
     .await;
-    codes.push(app.latest_code("u002").await);
+    codes.push(app.latest_code(JANE.user_id).await);
     let mfa = app
-        .post("/auth/login", json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "otp_code": codes[3]}))
+        .post(
+            path::LOGIN,
+            json!({"email": JANE.email, "password": JANE.password, "otp_code": codes[3]}),
+        )
         .await
         .json();
 
     // Voice: connection details, a webhook, an admin token.
     let d = app
         .post_auth(
-            "/connection-details",
+            path::CONNECTION_DETAILS,
             v["access_token"].as_str().unwrap(),
             json!({}),
         )
@@ -104,23 +102,19 @@ async fn no_secret_reaches_the_logs_or_the_table() {
     let body = json!({"event": "participant_joined", "id": "EV_log", "room": {"name": d["room_name"]}, "participant": {"identity": "voice_assistant_user_u001"}}).to_string();
     let auth = livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await;
     app.post_raw(
-        "/livekit/webhook",
+        path::LIVEKIT_WEBHOOK,
         Some("application/webhook+json"),
         body.into_bytes(),
         &[("authorization", &auth)],
     )
     .await;
-    let ada = app.login("ada@example.com", "ada-admin-passphrase").await;
+    let ada = app.login_as(&ADA).await;
     let admin = app
-        .post_auth("/admin/livekit-tokens", ada["access_token"].as_str().unwrap(), json!({"identity": "ops-1", "room_name": "support", "kind": "participant", "ttl_seconds": 600}))
+        .post_auth(path::ADMIN_LIVEKIT_TOKENS, ada["access_token"].as_str().unwrap(), json!({"identity": "ops-1", "room_name": "support", "kind": "participant", "ttl_seconds": 600}))
         .await
         .json();
-    app.post_auth(
-        "/auth/logout",
-        v["access_token"].as_str().unwrap(),
-        json!({}),
-    )
-    .await;
+    app.post_auth(path::LOGOUT, v["access_token"].as_str().unwrap(), json!({}))
+        .await;
 
     for doc in [&reg, &t, &refreshed, &v, &mfa, &ada] {
         for field in ["access_token", "refresh_token"] {
@@ -184,7 +178,7 @@ async fn no_secret_reaches_the_logs_or_the_table() {
         );
     }
     // Masked phone numbers do appear in OTP audit lines.
-    assert!(logs.contains(&format!("+1******{}", &app.phones["u001"][8..])));
+    assert!(logs.contains(&format!("+1******{}", &app.phones[JOHN.user_id][8..])));
 }
 
 async fn sms_code(app: &TestApp, phone: &str) -> String {
@@ -196,8 +190,8 @@ async fn request_lines_and_audit_lines_carry_the_request_id() {
     let app = TestApp::start().await;
     let r = app
         .post(
-            "/auth/login",
-            json!({"email": "john@example.com", "password": "wrong password!"}),
+            path::LOGIN,
+            json!({"email": JOHN.email, "password": "wrong password!"}),
         )
         .await;
     let id = r.header("x-request-id").unwrap().to_owned();
@@ -211,7 +205,7 @@ async fn request_lines_and_audit_lines_carry_the_request_id() {
         .find(|l| l["fields"]["event"] == "request")
         .expect("request line");
     assert_eq!(request_line["fields"]["status"], 401);
-    assert_eq!(request_line["fields"]["route"], "/auth/login");
+    assert_eq!(request_line["fields"]["route"], path::LOGIN);
     assert!(request_line["fields"]["latency_ms"].is_u64());
     assert_eq!(request_line["span"]["request_id"], id);
     let audit = lines
@@ -219,7 +213,7 @@ async fn request_lines_and_audit_lines_carry_the_request_id() {
         .find(|l| l["target"] == "audit")
         .expect("audit line");
     assert_eq!(audit["fields"]["event"], "login");
-    assert_eq!(audit["fields"]["user_id"], "u001");
+    assert_eq!(audit["fields"]["user_id"], JOHN.user_id);
     assert_eq!(audit["fields"]["outcome"], "failure");
     assert_eq!(audit["fields"]["reason"], "wrong_password");
 }
@@ -229,7 +223,7 @@ async fn request_lines_and_audit_lines_carry_the_request_id() {
 #[tokio::test]
 async fn request_lines_count_the_aws_calls_each_request_made() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let cold = app.cold_instance().await;
     let calls = |r: &voicegate_tests::Resp| {
         let id = r.header("x-request-id").unwrap().to_owned();
@@ -245,11 +239,11 @@ async fn request_lines_count_the_aws_calls_each_request_made() {
             .expect("request line")
     };
     // The session and the user: two reads (the keys are cached).
-    assert_eq!(calls(&app.get("/auth/me", Some(&token)).await), 2);
+    assert_eq!(calls(&app.get(path::ME, Some(&token)).await), 2);
     // A cold container fetches the app secret once, then reads as before.
-    assert_eq!(calls(&cold.get("/auth/me", Some(&token)).await), 3);
-    assert_eq!(calls(&cold.get("/.well-known/jwks.json", None).await), 0);
-    assert_eq!(calls(&app.get("/health", None).await), 0);
+    assert_eq!(calls(&cold.get(path::ME, Some(&token)).await), 3);
+    assert_eq!(calls(&cold.get(path::JWKS, None).await), 0);
+    assert_eq!(calls(&app.get(path::HEALTH, None).await), 0);
     assert!(!captured_logs().contains("undeclared_aws_call"));
 }
 
@@ -259,8 +253,8 @@ async fn request_lines_count_the_aws_calls_each_request_made() {
 async fn auth_outcomes_are_counted_as_cloudwatch_metrics() {
     let app = TestApp::start().await;
     app.post(
-        "/auth/login",
-        json!({"email": "john@example.com", "password": "not the password"}),
+        path::LOGIN,
+        json!({"email": JOHN.email, "password": "not the password"}),
     )
     .await;
     let emf: Vec<Value> = captured_logs()

@@ -3,7 +3,7 @@
 //! revoking sessions take effect at once on every path.
 
 use serde_json::json;
-use voicegate_tests::{repo_root, TestApp};
+use voicegate_tests::{path, repo_root, TestApp, ADA, JOHN};
 
 async fn ops(app: &TestApp, args: &[&str]) -> String {
     let out = tokio::process::Command::new(repo_root().join(".tools/moto/bin/python"))
@@ -33,57 +33,54 @@ async fn ops(app: &TestApp, args: &[&str]) -> String {
 #[tokio::test]
 async fn suspending_a_user_ends_every_session_and_every_way_in() {
     let app = TestApp::start().await;
-    let web = app.login("john@example.com", "correct-horse-battery").await;
-    let phone = app.login("john@example.com", "correct-horse-battery").await;
-    let listed = ops(&app, &["sessions", "u001"]).await;
+    let web = app.login_as(&JOHN).await;
+    let phone = app.login_as(&JOHN).await;
+    let listed = ops(&app, &["sessions", JOHN.user_id]).await;
     assert_eq!(listed.lines().count(), 2, "{listed}");
 
-    let said = ops(&app, &["suspend", "u001"]).await;
+    let said = ops(&app, &["suspend", JOHN.user_id]).await;
     assert!(said.contains("revoked 2"), "{said}");
     for t in [&web, &phone] {
         assert_eq!(
-            app.get("/auth/me", t["access_token"].as_str()).await.status,
+            app.get(path::ME, t["access_token"].as_str()).await.status,
             401
         );
         let r = app
-            .post(
-                "/auth/refresh",
-                json!({"refresh_token": t["refresh_token"]}),
-            )
+            .post(path::REFRESH, json!({"refresh_token": t["refresh_token"]}))
             .await;
         assert_eq!(r.status, 401);
     }
     // The right password and a right code both fail, as a wrong one would.
     let r = app
         .post(
-            "/auth/login",
-            json!({"email": "john@example.com", "password": "correct-horse-battery"}),
+            path::LOGIN,
+            json!({"email": JOHN.email, "password": JOHN.password}),
         )
         .await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (401, "invalid_credentials")
     );
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     let r = app
         .post(
-            "/auth/otp/verify",
-            json!({"user_id": "u001", "otp": app.latest_code("u001").await}),
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": app.latest_code(JOHN.user_id).await}),
         )
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_invalid"));
     // Other users are untouched; unsuspending lets John in again.
-    app.login("ada@example.com", "ada-admin-passphrase").await;
-    ops(&app, &["unsuspend", "u001"]).await;
-    app.login("john@example.com", "correct-horse-battery").await;
+    app.login_as(&ADA).await;
+    ops(&app, &["unsuspend", JOHN.user_id]).await;
+    app.login_as(&JOHN).await;
 }
 
 #[tokio::test]
 async fn revoking_one_session_leaves_the_others() {
     let app = TestApp::start().await;
-    let a = app.login("john@example.com", "correct-horse-battery").await;
-    let b = app.login("john@example.com", "correct-horse-battery").await;
+    let a = app.login_as(&JOHN).await;
+    let b = app.login_as(&JOHN).await;
     let sid = a["refresh_token"]
         .as_str()
         .unwrap()
@@ -97,11 +94,11 @@ async fn revoking_one_session_leaves_the_others() {
         "already revoked or unknown"
     );
     assert_eq!(
-        app.get("/auth/me", a["access_token"].as_str()).await.status,
+        app.get(path::ME, a["access_token"].as_str()).await.status,
         401
     );
     assert_eq!(
-        app.get("/auth/me", b["access_token"].as_str()).await.status,
+        app.get(path::ME, b["access_token"].as_str()).await.status,
         200
     );
 }

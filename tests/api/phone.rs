@@ -3,10 +3,10 @@
 //! and flood it with SMS).
 
 use serde_json::{json, Value};
-use voicegate_tests::{random_phone, Resp, TestApp};
+use voicegate_tests::{path, random_phone, Resp, TestApp, JOHN};
 
 async fn verify_phone(app: &TestApp, token: &str, otp: &str) -> Resp {
-    app.post_auth("/auth/phone/verify", token, json!({"otp": otp}))
+    app.post_auth(path::PHONE_VERIFY, token, json!({"otp": otp}))
         .await
 }
 
@@ -26,7 +26,7 @@ async fn a_registered_number_is_proven_with_the_code_sent_to_it() {
     let phone = random_phone();
     let t = app.register("prove@example.com", Some(&phone)).await;
     let uid = t["user"]["user_id"].as_str().unwrap().to_owned();
-    let me = app.get("/auth/me", Some(access(&t))).await.json();
+    let me = app.get(path::ME, Some(access(&t))).await.json();
     assert_eq!(me["phone_verified"], false);
     assert_eq!(me["phone_number"], format!("+1******{}", &phone[8..]));
 
@@ -38,14 +38,14 @@ async fn a_registered_number_is_proven_with_the_code_sent_to_it() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json(), json!({"phone_verified": true}));
     assert_eq!(
-        app.get("/auth/me", Some(access(&t))).await.json()["phone_verified"],
+        app.get(path::ME, Some(access(&t))).await.json()["phone_verified"],
         true
     );
 
     // Now sign-in codes go to it.
     app.clock.advance(31);
     assert_eq!(
-        app.post("/auth/otp/request", json!({"user_id": uid}))
+        app.post(path::OTP_REQUEST, json!({"user_id": uid}))
             .await
             .status,
         202
@@ -53,7 +53,7 @@ async fn a_registered_number_is_proven_with_the_code_sent_to_it() {
     assert_eq!(app.sms_to_phone(&phone).await.len(), 2);
     let r = app
         .post(
-            "/auth/otp/verify",
+            path::OTP_VERIFY,
             json!({"user_id": uid, "otp": latest_code_to(&app, &phone).await}),
         )
         .await;
@@ -67,12 +67,12 @@ async fn verification_codes_have_their_own_resend_limits() {
     let t = app.register("resend@example.com", Some(&phone)).await;
     let first = latest_code_to(&app, &phone).await;
     let r = app
-        .post_auth("/auth/phone/verify/resend", access(&t), json!({}))
+        .post_auth(path::PHONE_VERIFY_RESEND, access(&t), json!({}))
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
     app.clock.advance(30);
     let r = app
-        .post_auth("/auth/phone/verify/resend", access(&t), json!({}))
+        .post_auth(path::PHONE_VERIFY_RESEND, access(&t), json!({}))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.json()["resend_after"], 30);
@@ -83,7 +83,7 @@ async fn verification_codes_have_their_own_resend_limits() {
     assert_eq!(verify_phone(&app, access(&t), &second).await.status, 200);
     // Nothing left to prove: verify and resend answer that it is verified.
     let r = app
-        .post_auth("/auth/phone/verify/resend", access(&t), json!({}))
+        .post_auth(path::PHONE_VERIFY_RESEND, access(&t), json!({}))
         .await;
     assert_eq!((r.status, r.json()), (200, json!({"phone_verified": true})));
 }
@@ -104,7 +104,7 @@ async fn one_number_serves_at_most_three_accounts() {
     let mut statuses = Vec::new();
     for t in &accounts {
         app.clock.advance(31);
-        app.post_auth("/auth/phone/verify/resend", access(t), json!({}))
+        app.post_auth(path::PHONE_VERIFY_RESEND, access(t), json!({}))
             .await;
         let code = latest_code_to(&app, &phone).await;
         let r = verify_phone(&app, access(t), &code).await;
@@ -119,7 +119,7 @@ async fn one_number_serves_at_most_three_accounts() {
             (409, Some("phone_limit_reached".to_owned()))
         ]
     );
-    let me = app.get("/auth/me", Some(access(&accounts[3]))).await.json();
+    let me = app.get(path::ME, Some(access(&accounts[3]))).await.json();
     assert_eq!(me["phone_verified"], false);
 }
 
@@ -140,29 +140,29 @@ async fn a_strangers_number_gets_a_bounded_number_of_verification_texts() {
 #[tokio::test]
 async fn a_new_number_takes_over_only_once_proven() {
     let app = TestApp::start().await;
-    let t = app.login("john@example.com", "correct-horse-battery").await;
-    let old = app.phones["u001"].clone();
+    let t = app.login_as(&JOHN).await;
+    let old = app.phones[JOHN.user_id].clone();
     let new = random_phone();
     let r = app
-        .post_auth("/auth/phone", access(&t), json!({"phone_number": new}))
+        .post_auth(path::PHONE, access(&t), json!({"phone_number": new}))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
-    let me = app.get("/auth/me", Some(access(&t))).await.json();
+    let me = app.get(path::ME, Some(access(&t))).await.json();
     assert_eq!(me["phone_verified"], true, "the old number stays in force");
     assert_eq!(me["pending_phone_number"], format!("+1******{}", &new[8..]));
     // Sign-in codes still go to the old number.
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     assert_eq!(app.sms_to_phone(&old).await.len(), 1);
     // Proven: the new number takes over.
     let code = latest_code_to(&app, &new).await;
     assert_eq!(verify_phone(&app, access(&t), &code).await.status, 200);
     app.clock.advance(31);
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     assert_eq!(app.sms_to_phone(&new).await.len(), 2);
     assert_eq!(app.sms_to_phone(&old).await.len(), 1);
-    let me = app.get("/auth/me", Some(access(&t))).await.json();
+    let me = app.get(path::ME, Some(access(&t))).await.json();
     assert_eq!(me["phone_number"], format!("+1******{}", &new[8..]));
     assert!(me["pending_phone_number"].is_null());
 }
@@ -170,11 +170,7 @@ async fn a_new_number_takes_over_only_once_proven() {
 #[tokio::test]
 async fn phone_routes_need_a_signed_in_user_and_a_valid_number() {
     let app = TestApp::start().await;
-    for path in [
-        "/auth/phone",
-        "/auth/phone/verify",
-        "/auth/phone/verify/resend",
-    ] {
+    for path in [path::PHONE, path::PHONE_VERIFY, path::PHONE_VERIFY_RESEND] {
         let r = app.post(path, json!({})).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
@@ -182,10 +178,10 @@ async fn phone_routes_need_a_signed_in_user_and_a_valid_number() {
             "{path}"
         );
     }
-    let t = app.login("john@example.com", "correct-horse-battery").await;
+    let t = app.login_as(&JOHN).await;
     for bad in ["5555550100", "+0555", "+1 555 555 0100"] {
         let r = app
-            .post_auth("/auth/phone", access(&t), json!({"phone_number": bad}))
+            .post_auth(path::PHONE, access(&t), json!({"phone_number": bad}))
             .await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
@@ -199,7 +195,7 @@ async fn phone_routes_need_a_signed_in_user_and_a_valid_number() {
     assert_eq!((r.status, r.json()), (200, json!({"phone_verified": true})));
     let none = app.register("nonumber@example.com", None).await;
     let r = app
-        .post_auth("/auth/phone/verify/resend", access(&none), json!({}))
+        .post_auth(path::PHONE_VERIFY_RESEND, access(&none), json!({}))
         .await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use voicegate::clock::Clock;
 use voicegate::types::VoiceStatus;
-use voicegate_tests::{livekit_webhook_auth, race, random_phone, TestApp, LOCAL_LIVEKIT_SECRET};
+use voicegate_tests::{
+    livekit_webhook_auth, path, race, random_phone, TestApp, JOHN, LOCAL_LIVEKIT_SECRET,
+};
 
 const N: usize = 20;
 
@@ -26,15 +28,18 @@ async fn of_twenty_parallel_right_codes_exactly_one_signs_in() {
             .start()
             .await,
     );
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
-    let code = app.latest_code("u001").await;
+    let code = app.latest_code(JOHN.user_id).await;
     let statuses = race(N, |_| {
         let (app, code) = (app.clone(), code.clone());
         async move {
-            app.post("/auth/otp/verify", json!({"user_id": "u001", "otp": code}))
-                .await
-                .status
+            app.post(
+                path::OTP_VERIFY,
+                json!({"user_id": JOHN.user_id, "otp": code}),
+            )
+            .await
+            .status
         }
     })
     .await;
@@ -54,16 +59,19 @@ async fn twenty_parallel_wrong_codes_take_three_attempts_and_count_twenty_failur
             .start()
             .await,
     );
-    app.post("/auth/otp/request", json!({"user_id": "u001"}))
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
-    let code = app.latest_code("u001").await;
+    let code = app.latest_code(JOHN.user_id).await;
     let wrong = if code == "999999" { "888888" } else { "999999" };
     let statuses = race(N, |_| {
         let app = app.clone();
         async move {
-            app.post("/auth/otp/verify", json!({"user_id": "u001", "otp": wrong}))
-                .await
-                .status
+            app.post(
+                path::OTP_VERIFY,
+                json!({"user_id": JOHN.user_id, "otp": wrong}),
+            )
+            .await
+            .status
         }
     })
     .await;
@@ -92,13 +100,13 @@ async fn refresh_race(grace: &str) -> (Arc<TestApp>, Value, Vec<(u16, Value)>) {
             .start()
             .await,
     );
-    let tokens = app.login("john@example.com", "correct-horse-battery").await;
+    let tokens = app.login_as(&JOHN).await;
     let presented = tokens["refresh_token"].clone();
     let answers = race(N, |_| {
         let (app, presented) = (app.clone(), presented.clone());
         async move {
             let r = app
-                .post("/auth/refresh", json!({"refresh_token": presented}))
+                .post(path::REFRESH, json!({"refresh_token": presented}))
                 .await;
             let body = if r.status == 200 {
                 r.json()
@@ -125,7 +133,7 @@ async fn twenty_parallel_refreshes_rotate_once_and_share_the_successor() {
     assert_eq!(successors.len(), 1, "more than one rotation happened");
     let successor = successors.into_iter().next().unwrap();
     let next = app
-        .post("/auth/refresh", json!({"refresh_token": successor}))
+        .post(path::REFRESH, json!({"refresh_token": successor}))
         .await;
     assert_eq!(next.status, 200, "{}", next.text);
 }
@@ -143,7 +151,7 @@ async fn without_grace_twenty_parallel_refreshes_have_one_winner_and_revoke_the_
     );
     let winner = &answers.iter().find(|(s, _)| *s == 200).unwrap().1;
     assert_eq!(
-        app.get("/auth/me", winner["access_token"].as_str())
+        app.get(path::ME, winner["access_token"].as_str())
             .await
             .status,
         401
@@ -168,7 +176,7 @@ async fn twenty_parallel_registrations_of_one_email_and_its_lookalikes_yield_one
         let app = app.clone();
         let email = if i == 3 { forms[3] } else { forms[i % 3] };
         async move {
-            app.post("/auth/register", json!({"email": email, "password": "a long enough password", "full_name": "Race Condition"}))
+            app.post(path::REGISTER, json!({"email": email, "password": "a long enough password", "full_name": "Race Condition"}))
                 .await
                 .status
         }
@@ -184,8 +192,8 @@ async fn twenty_parallel_registrations_of_one_email_and_its_lookalikes_yield_one
 }
 
 async fn connection_details(app: &TestApp) -> Value {
-    let token = app.john_token().await;
-    app.post_auth("/connection-details", &token, json!({}))
+    let token = app.access_token(&JOHN).await;
+    app.post_auth(path::CONNECTION_DETAILS, &token, json!({}))
         .await
         .json()
 }
@@ -203,7 +211,7 @@ async fn twenty_parallel_deliveries_of_one_webhook_apply_once() {
         async move {
             let r = app
                 .post_raw(
-                    "/livekit/webhook",
+                    path::LIVEKIT_WEBHOOK,
                     Some("application/webhook+json"),
                     body.into_bytes(),
                     &[("authorization", &auth)],
@@ -255,7 +263,7 @@ async fn twenty_parallel_state_moves_of_one_voice_session_end_it_once_and_consis
             let (body, auth) = &bodies[i];
             let r = app
                 .post_raw(
-                    "/livekit/webhook",
+                    path::LIVEKIT_WEBHOOK,
                     Some("application/webhook+json"),
                     body.clone().into_bytes(),
                     &[("authorization", auth)],
@@ -280,7 +288,7 @@ async fn twenty_parallel_state_moves_of_one_voice_session_end_it_once_and_consis
     let late = json!({"event": "participant_joined", "id": "EV_late", "room": {"name": room}, "participant": {"identity": "voice_assistant_user_u001"}}).to_string();
     let auth = livekit_webhook_auth(&late, LOCAL_LIVEKIT_SECRET, 300).await;
     app.post_raw(
-        "/livekit/webhook",
+        path::LIVEKIT_WEBHOOK,
         Some("application/webhook+json"),
         late.into_bytes(),
         &[("authorization", &auth)],
@@ -295,7 +303,7 @@ async fn twenty_parallel_code_requests_send_one_sms() {
     let statuses = race(N, |_| {
         let app = app.clone();
         async move {
-            app.post("/auth/otp/request", json!({"user_id": "u001"}))
+            app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
                 .await
                 .status
         }
@@ -306,7 +314,7 @@ async fn twenty_parallel_code_requests_send_one_sms() {
         (1, N - 1),
         "{statuses:?}"
     );
-    assert_eq!(app.sms_to_user("u001").await.len(), 1);
+    assert_eq!(app.sms_to_user(JOHN.user_id).await.len(), 1);
 }
 
 #[tokio::test]
@@ -317,11 +325,11 @@ async fn twenty_parallel_connection_details_stop_at_the_limit() {
             .start()
             .await,
     );
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let statuses = race(N, |_| {
         let (app, token) = (app.clone(), token.clone());
         async move {
-            app.post_auth("/connection-details", &token, json!({}))
+            app.post_auth(path::CONNECTION_DETAILS, &token, json!({}))
                 .await
                 .status
         }
@@ -335,7 +343,7 @@ async fn twenty_parallel_connection_details_stop_at_the_limit() {
     let sessions = app
         .state
         .db
-        .voice_sessions_of(&voicegate::types::UserId::parse("u001").unwrap(), 50)
+        .voice_sessions_of(&voicegate::types::UserId::parse(JOHN.user_id).unwrap(), 50)
         .await
         .unwrap();
     assert_eq!(sessions.len(), 5);
@@ -370,7 +378,7 @@ async fn twenty_accounts_proving_one_number_at_once_give_it_to_three() {
         let (app, accounts) = (app.clone(), accounts.clone());
         async move {
             let (token, code) = &accounts[i];
-            app.post_auth("/auth/phone/verify", token, json!({"otp": code}))
+            app.post_auth(path::PHONE_VERIFY, token, json!({"otp": code}))
                 .await
                 .status
         }

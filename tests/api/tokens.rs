@@ -4,7 +4,7 @@ use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
-use voicegate_tests::{jwt_payload, TestApp};
+use voicegate_tests::{jwt_payload, path, TestApp, ADA, JOHN};
 
 fn b64(v: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
@@ -13,13 +13,13 @@ fn b64(v: &[u8]) -> String {
 #[tokio::test]
 async fn access_token_verifies_with_a_stock_jwt_library_from_the_jwks() {
     let app = TestApp::start().await;
-    let jwks = app.get("/.well-known/jwks.json", None).await;
+    let jwks = app.get(path::JWKS, None).await;
     assert_eq!(jwks.status, 200);
     assert!(jwks.header("cache-control").unwrap().contains("max-age"));
     let set: JwkSet = serde_json::from_str(&jwks.text).unwrap();
     assert!(!jwks.text.contains("\"d\""), "private key material in JWKS");
 
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::ES256);
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
@@ -32,8 +32,8 @@ async fn access_token_verifies_with_a_stock_jwt_library_from_the_jwks() {
     let claims = jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(jwk).unwrap(), &v)
         .unwrap()
         .claims;
-    assert_eq!(claims["sub"], "u001");
-    assert_eq!(claims["email"], "john@example.com");
+    assert_eq!(claims["sub"], JOHN.user_id);
+    assert_eq!(claims["email"], JOHN.email);
     assert_eq!(claims["name"], "John Doe");
     assert_eq!(claims["roles"], json!(["customer"]));
     assert_eq!(
@@ -55,12 +55,12 @@ async fn access_token_verifies_with_a_stock_jwt_library_from_the_jwks() {
 #[tokio::test]
 async fn forged_tokens_are_refused() {
     let app = TestApp::start().await;
-    let good = app.john_token().await;
+    let good = app.access_token(&JOHN).await;
     let header = jsonwebtoken::decode_header(&good).unwrap();
     let kid = header.kid.clone().unwrap();
     let payload = jwt_payload(&good);
     let parts: Vec<&str> = good.split('.').collect();
-    let jwks = app.get("/.well-known/jwks.json", None).await.text;
+    let jwks = app.get(path::JWKS, None).await.text;
 
     let mut forgeries: Vec<(&str, String)> = Vec::new();
     // alg none, no signature.
@@ -118,7 +118,7 @@ async fn forged_tokens_are_refused() {
     forgeries.push(("garbage", "not.a.jwt".into()));
 
     for (what, token) in forgeries {
-        let r = app.get("/auth/me", Some(&token)).await;
+        let r = app.get(path::ME, Some(&token)).await;
         assert_eq!(r.status, 401, "{what} was accepted: {}", r.text);
         assert_eq!(r.problem_code(), "invalid_token", "{what}");
         assert_eq!(
@@ -127,13 +127,13 @@ async fn forged_tokens_are_refused() {
         );
     }
     // Missing token.
-    let r = app.get("/auth/me", None).await;
+    let r = app.get(path::ME, None).await;
     assert_eq!(
         (r.status, r.header("www-authenticate")),
         (401, Some(r#"Bearer error="invalid_token""#))
     );
     // The genuine token still works.
-    assert_eq!(app.get("/auth/me", Some(&good)).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&good)).await.status, 200);
 }
 
 /// Apps sharing one signing secret but configured with another audience or
@@ -151,7 +151,7 @@ async fn wrong_audience_or_issuer_is_refused() {
     let verify = |token: &str| {
         voicegate::domain::access_tokens::verify(&secrets, iss, aud, app.clock.now(), token)
     };
-    assert!(verify(&app.john_token().await).is_ok());
+    assert!(verify(&app.access_token(&JOHN).await).is_ok());
 
     for (key, value, claim) in [
         ("TOKEN_AUDIENCE", "someone-else", "aud"),
@@ -162,9 +162,9 @@ async fn wrong_audience_or_issuer_is_refused() {
             .env(key, value)
             .start()
             .await;
-        let token = other.john_token().await;
+        let token = other.access_token(&JOHN).await;
         assert_eq!(jwt_payload(&token)[claim], value);
-        assert_eq!(other.get("/auth/me", Some(&token)).await.status, 200);
+        assert_eq!(other.get(path::ME, Some(&token)).await.status, 200);
         assert!(verify(&token).is_err(), "{claim} not checked");
     }
 }
@@ -172,11 +172,11 @@ async fn wrong_audience_or_issuer_is_refused() {
 #[tokio::test]
 async fn expiry_is_checked_with_at_most_thirty_seconds_leeway() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     app.clock.advance(900 + 29);
-    assert_eq!(app.get("/auth/me", Some(&token)).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&token)).await.status, 200);
     app.clock.advance(1);
-    let r = app.get("/auth/me", Some(&token)).await;
+    let r = app.get(path::ME, Some(&token)).await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (401, "invalid_token")
@@ -192,12 +192,12 @@ cnkw8VzERSz8r3KdxJ40/sMJ/WU9ybyQGj6ngxgagkP1Pz9PgHFRKpt+
 ";
 
 /// Rotation through Secrets Manager: a new key listed first signs once the
-/// per-container cache (5 minutes) has expired; the old key keeps verifying
+/// per-container cache (`SECRETS_CACHE_SECONDS`) has expired; the old key keeps verifying
 /// and stays in the JWKS.
 #[tokio::test]
-async fn signing_keys_rotate_through_the_secret_within_five_minutes() {
+async fn signing_keys_rotate_through_the_secret_once_the_cache_expires() {
     let app = TestApp::start().await;
-    let old_token = app.john_token().await;
+    let old_token = app.access_token(&JOHN).await;
     assert_eq!(
         jsonwebtoken::decode_header(&old_token)
             .unwrap()
@@ -231,14 +231,14 @@ async fn signing_keys_rotate_through_the_secret_within_five_minutes() {
     // Still cached.
     app.clock.advance(299);
     assert_eq!(
-        jsonwebtoken::decode_header(&app.john_token().await)
+        jsonwebtoken::decode_header(&app.access_token(&JOHN).await)
             .unwrap()
             .kid
             .as_deref(),
         Some("k1")
     );
     app.clock.advance(1);
-    let new_token = app.john_token().await;
+    let new_token = app.access_token(&JOHN).await;
     assert_eq!(
         jsonwebtoken::decode_header(&new_token)
             .unwrap()
@@ -246,9 +246,9 @@ async fn signing_keys_rotate_through_the_secret_within_five_minutes() {
             .as_deref(),
         Some("k2")
     );
-    assert_eq!(app.get("/auth/me", Some(&old_token)).await.status, 200);
-    assert_eq!(app.get("/auth/me", Some(&new_token)).await.status, 200);
-    let jwks = app.get("/.well-known/jwks.json", None).await.json();
+    assert_eq!(app.get(path::ME, Some(&old_token)).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&new_token)).await.status, 200);
+    let jwks = app.get(path::JWKS, None).await.json();
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
@@ -263,7 +263,7 @@ async fn signing_keys_rotate_through_the_secret_within_five_minutes() {
 #[tokio::test]
 async fn unusable_secret_fails_closed() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let sm =
         aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
     sm.delete_secret()
@@ -273,11 +273,11 @@ async fn unusable_secret_fails_closed() {
         .await
         .unwrap();
     // Within the cache lifetime the cached keys still serve.
-    assert_eq!(app.get("/auth/me", Some(&token)).await.status, 200);
+    assert_eq!(app.get(path::ME, Some(&token)).await.status, 200);
     app.clock.advance(300);
     for r in [
-        app.get("/.well-known/jwks.json", None).await,
-        app.get("/auth/me", Some(&token)).await,
+        app.get(path::JWKS, None).await,
+        app.get(path::ME, Some(&token)).await,
     ] {
         assert_eq!(
             (r.status, r.problem_code().as_str()),
@@ -299,12 +299,10 @@ async fn unusable_secret_fails_closed() {
 #[tokio::test]
 async fn more_than_one_authorization_header_is_refused_on_every_bearer_route() {
     let app = TestApp::start().await;
-    let good = format!("Bearer {}", app.john_token().await);
+    let good = format!("Bearer {}", app.access_token(&JOHN).await);
     let admin = format!(
         "Bearer {}",
-        app.login("ada@example.com", "ada-admin-passphrase").await["access_token"]
-            .as_str()
-            .unwrap()
+        app.login_as(&ADA).await["access_token"].as_str().unwrap()
     );
     let forged = "Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1MDAzIn0.";
     let joined = format!("{good}, {forged}");
@@ -316,15 +314,15 @@ async fn more_than_one_authorization_header_is_refused_on_every_bearer_route() {
         vec![("authorization", &admin), ("authorization", &good)],
     ];
     let posts = [
-        "/auth/logout",
-        "/connection-details",
-        "/admin/livekit-tokens",
-        "/auth/phone",
-        "/auth/phone/verify",
-        "/auth/phone/verify/resend",
+        path::LOGOUT,
+        path::CONNECTION_DETAILS,
+        path::ADMIN_LIVEKIT_TOKENS,
+        path::PHONE,
+        path::PHONE_VERIFY,
+        path::PHONE_VERIFY_RESEND,
     ];
     for headers in &orders {
-        let r = app.get_with_headers("/auth/me", headers).await;
+        let r = app.get_with_headers(path::ME, headers).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
             (401, "invalid_token"),
@@ -341,7 +339,7 @@ async fn more_than_one_authorization_header_is_refused_on_every_bearer_route() {
     }
     // The session was not logged out by any of them, and one header still works.
     assert_eq!(
-        app.get_with_headers("/auth/me", &[("authorization", &good)])
+        app.get_with_headers(path::ME, &[("authorization", &good)])
             .await
             .status,
         200
@@ -367,7 +365,7 @@ async fn a_webhook_with_two_authorization_headers_is_refused() {
     ] {
         let r = app
             .post_raw(
-                "/livekit/webhook",
+                path::LIVEKIT_WEBHOOK,
                 Some("application/webhook+json"),
                 body.clone().into_bytes(),
                 &headers,
@@ -380,7 +378,7 @@ async fn a_webhook_with_two_authorization_headers_is_refused() {
     }
     let r = app
         .post_raw(
-            "/livekit/webhook",
+            path::LIVEKIT_WEBHOOK,
             Some("application/webhook+json"),
             body.into_bytes(),
             &[("authorization", &good)],

@@ -5,17 +5,17 @@ use serde_json::{json, Value};
 use voicegate::types::VoiceStatus;
 use voicegate_tests::{
     livekit_node_verify, livekit_python_verify, livekit_token_source, livekit_verified,
-    livekit_webhook_auth, TestApp, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
+    livekit_webhook_auth, path, TestApp, ADA, JANE, JOHN, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
 };
 
 async fn details(app: &TestApp, token: &str, body: Value) -> voicegate_tests::Resp {
-    app.post_auth("/connection-details", token, body).await
+    app.post_auth(path::CONNECTION_DETAILS, token, body).await
 }
 
 #[tokio::test]
-async fn connection_details_token_is_what_livekit_sdks_verify() {
+async fn connection_details_answer_in_both_spellings_livekit_clients_read() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let r = details(&app, &token, json!({})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.header("cache-control"), Some("no-store"));
@@ -24,46 +24,67 @@ async fn connection_details_token_is_what_livekit_sdks_verify() {
     assert_eq!(d["serverUrl"], d["server_url"]);
     assert_eq!(d["participantToken"], d["participant_token"]);
     assert_eq!(d["roomName"], d["room_name"]);
-    assert_eq!(d["participantName"], "John Doe");
+    assert_eq!(d["participantName"], JOHN.full_name);
     let room = d["room_name"].as_str().unwrap();
     let rest = room.strip_prefix("voice_assistant_room_").expect(room);
     let (secs, random) = rest.split_once('_').unwrap();
     assert!(secs.parse::<i64>().is_ok() && random.len() >= 16, "{room}");
-    let session_id = d["session_id"].as_str().unwrap();
+}
 
-    let lk = d["participant_token"].as_str().unwrap();
-    let py = livekit_verified(lk).await;
+/// Connection details for John, answered 201.
+async fn johns_connection_details(app: &TestApp) -> Value {
+    let token = app.access_token(&JOHN).await;
+    let r = details(app, &token, json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json()
+}
+
+#[tokio::test]
+async fn the_participant_token_carries_the_verified_caller_and_no_more_rights() {
+    let app = TestApp::start().await;
+    let d = johns_connection_details(&app).await;
+    let (room, session_id) = (&d["room_name"], &d["session_id"]);
+
+    let py = livekit_verified(d["participant_token"].as_str().unwrap()).await;
     assert_eq!(py["identity"], "voice_assistant_user_u001");
-    assert_eq!(py["name"], "John Doe");
+    assert_eq!(py["name"], JOHN.full_name);
     let v = &py["raw_video"];
     assert_eq!(v["roomJoin"], true);
-    assert_eq!(v["room"], room);
+    assert_eq!(&v["room"], room);
     assert_eq!(v["canSubscribe"], true);
     assert_eq!(v["canPublish"], true);
     assert_eq!(v["canPublishData"], true);
     assert_eq!(v["canPublishSources"], json!(["microphone"]));
     assert!(v.get("roomAdmin").is_none());
-    let meta: Value = serde_json::from_str(py["metadata"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        meta,
-        json!({"user_id": "u001", "email": "john@example.com", "user_name": "John Doe", "roles": ["customer"],
-               "permissions": ["read", "transact", "configure"], "session_type": "voice_assistant",
-               "session_id": session_id, "platform": "web", "two_factor_verified": false})
-    );
-    let attrs = &py["attributes"];
-    assert_eq!(attrs["user_id"], "u001");
-    assert_eq!(attrs["session_id"], session_id);
-    assert_eq!(attrs["session_type"], "voice_assistant");
-    assert_eq!(attrs["permissions"], "read,transact,configure");
-    assert_eq!(attrs["two_factor_verified"], "false");
-    assert_eq!(attrs["platform"], "web");
+    let ttl = py["exp"].as_i64().unwrap() - py["nbf"].as_i64().unwrap();
+    assert!((895..=905).contains(&ttl), "{ttl}");
     assert_eq!(
         py["room_config"]["agents"][0]["agent_name"],
         "banking-assistant"
     );
-    let ttl = py["exp"].as_i64().unwrap() - py["nbf"].as_i64().unwrap();
-    assert!((895..=905).contains(&ttl), "{ttl}");
 
+    let meta: Value = serde_json::from_str(py["metadata"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        meta,
+        json!({"user_id": JOHN.user_id, "email": JOHN.email, "user_name": JOHN.full_name,
+               "roles": JOHN.roles, "permissions": JOHN.permissions,
+               "session_type": "voice_assistant", "session_id": session_id,
+               "platform": "web", "two_factor_verified": false})
+    );
+    let attrs = &py["attributes"];
+    assert_eq!(attrs["user_id"], JOHN.user_id);
+    assert_eq!(&attrs["session_id"], session_id);
+    assert_eq!(attrs["session_type"], "voice_assistant");
+    assert_eq!(attrs["permissions"], JOHN.permissions.join(","));
+    assert_eq!(attrs["two_factor_verified"], "false");
+    assert_eq!(attrs["platform"], "web");
+}
+
+#[tokio::test]
+async fn the_node_sdk_verifies_the_participant_token_and_a_wrong_secret_does_not() {
+    let app = TestApp::start().await;
+    let d = johns_connection_details(&app).await;
+    let lk = d["participant_token"].as_str().unwrap();
     let node = livekit_node_verify(lk, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET)
         .await
         .expect("node SDK verifies");
@@ -73,25 +94,33 @@ async fn connection_details_token_is_what_livekit_sdks_verify() {
         node["roomConfig"]["agents"][0]["agentName"],
         "banking-assistant"
     );
-    // A wrong secret does not verify.
     assert!(
         livekit_python_verify(lk, LOCAL_LIVEKIT_KEY, "not-the-secret")
             .await
             .is_err()
     );
+    assert!(livekit_node_verify(lk, LOCAL_LIVEKIT_KEY, "not-the-secret")
+        .await
+        .is_err());
+}
 
-    // The voice session is recorded and listed by user.
+#[tokio::test]
+async fn each_connection_is_recorded_as_a_voice_session_listed_by_user() {
+    let app = TestApp::start().await;
+    let d = johns_connection_details(&app).await;
+    let session_id = d["session_id"].as_str().unwrap();
     let sessions = app
         .state
         .db
-        .voice_sessions_of(&voicegate::types::UserId::parse("u001").unwrap(), 10)
+        .voice_sessions_of(&voicegate::types::UserId::parse(JOHN.user_id).unwrap(), 10)
         .await
         .unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].session_id.as_str(), session_id);
     assert_eq!(sessions[0].status, VoiceStatus::Issued);
-    assert_eq!(sessions[0].room_name, room);
+    assert_eq!(sessions[0].room_name, d["room_name"].as_str().unwrap());
     assert_eq!(sessions[0].expires_at - sessions[0].started_at, 3600);
+    // The contract keeps voice sessions 90 days.
     let item = app
         .item(&format!("VOICE#{session_id}"), "VOICE")
         .await
@@ -103,8 +132,8 @@ async fn connection_details_token_is_what_livekit_sdks_verify() {
 #[tokio::test]
 async fn livekit_client_token_source_works_unchanged() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
-    let url = app.url("/connection-details");
+    let token = app.access_token(&JOHN).await;
+    let url = app.url(path::CONNECTION_DETAILS);
     let headers = json!({"Authorization": format!("Bearer {token}")});
     let got = livekit_token_source(&url, headers.clone(), json!({}))
         .await
@@ -142,7 +171,7 @@ async fn client_chosen_identity_room_and_agents_are_refused() {
         .env("ALLOW_CLIENT_AGENT_METADATA", "true")
         .start()
         .await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     for field in [
         "room_name",
         "participant_identity",
@@ -187,7 +216,7 @@ async fn client_chosen_identity_room_and_agents_are_refused() {
         "{\"lang\":\"en\"}"
     );
     // No token, no details.
-    let r = app.post("/connection-details", json!({})).await;
+    let r = app.post(path::CONNECTION_DETAILS, json!({})).await;
     assert_eq!(
         (r.status, r.problem_code().as_str()),
         (401, "invalid_token")
@@ -197,11 +226,11 @@ async fn client_chosen_identity_room_and_agents_are_refused() {
 #[tokio::test]
 async fn mfa_state_reaches_the_room() {
     let app = TestApp::start().await;
-    let creds = json!({"email": "jane@example.com", "password": "jane-secret-passphrase", "platform": "voice"});
-    assert_eq!(app.post("/auth/login", creds.clone()).await.status, 401);
+    let creds = json!({"email": JANE.email, "password": JANE.password, "platform": "voice"});
+    assert_eq!(app.post(path::LOGIN, creds.clone()).await.status, 401);
     let mut with_code = creds;
-    with_code["otp_code"] = json!(app.latest_code("u002").await);
-    let t = app.post("/auth/login", with_code).await.json();
+    with_code["otp_code"] = json!(app.latest_code(JANE.user_id).await);
+    let t = app.post(path::LOGIN, with_code).await.json();
     let d = details(&app, t["access_token"].as_str().unwrap(), json!({}))
         .await
         .json();
@@ -224,7 +253,7 @@ async fn deliver(app: &TestApp, body: &str, auth: Option<&str>) -> voicegate_tes
         headers.push(("authorization", a));
     }
     app.post_raw(
-        "/livekit/webhook",
+        path::LIVEKIT_WEBHOOK,
         Some("application/webhook+json"),
         body.as_bytes().to_vec(),
         &headers,
@@ -242,7 +271,7 @@ async fn deliver_signed(app: &TestApp, body: &str) -> voicegate_tests::Resp {
 async fn webhooks_move_sessions_idempotently() {
     use voicegate::clock::Clock;
     let app = TestApp::start().await;
-    let d = details(&app, &app.john_token().await, json!({}))
+    let d = details(&app, &app.access_token(&JOHN).await, json!({}))
         .await
         .json();
     let (room, sid) = (
@@ -326,7 +355,7 @@ async fn webhooks_move_sessions_idempotently() {
 async fn room_finished_ends_a_session_nobody_joined() {
     use voicegate::clock::Clock;
     let app = TestApp::start().await;
-    let d = details(&app, &app.john_token().await, json!({}))
+    let d = details(&app, &app.access_token(&JOHN).await, json!({}))
         .await
         .json();
     app.clock.advance(600);
@@ -345,7 +374,7 @@ async fn room_finished_ends_a_session_nobody_joined() {
 #[tokio::test]
 async fn webhook_signatures_are_checked() {
     let app = TestApp::start().await;
-    let d = details(&app, &app.john_token().await, json!({}))
+    let d = details(&app, &app.access_token(&JOHN).await, json!({}))
         .await
         .json();
     let body = event(
@@ -393,12 +422,9 @@ async fn webhook_signatures_are_checked() {
 }
 
 #[tokio::test]
-async fn admin_tokens_by_kind() {
+async fn each_admin_token_kind_grants_exactly_its_rights() {
     let app = TestApp::start().await;
-    let admin = app.login("ada@example.com", "ada-admin-passphrase").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let admin = app.access_token(&ADA).await;
     let expect: [(&str, Value); 6] = [
         (
             "participant",
@@ -421,7 +447,7 @@ async fn admin_tokens_by_kind() {
     ];
     for (kind, grants) in expect {
         let r = app
-            .post_auth("/admin/livekit-tokens", &admin, json!({"identity": "ops-1", "room_name": "support", "kind": kind, "ttl_seconds": 600, "metadata": "m"}))
+            .post_auth(path::ADMIN_LIVEKIT_TOKENS, &admin, json!({"identity": "ops-1", "room_name": "support", "kind": kind, "ttl_seconds": 600, "metadata": "m"}))
             .await;
         assert_eq!(r.status, 200, "{kind}: {}", r.text);
         let body = r.json();
@@ -441,7 +467,7 @@ async fn admin_tokens_by_kind() {
         assert!((595..=605).contains(&ttl), "{ttl}");
     }
     for ttl in [59, 86_401] {
-        let r = app.post_auth("/admin/livekit-tokens", &admin, json!({"identity": "a", "room_name": "r", "kind": "participant", "ttl_seconds": ttl})).await;
+        let r = app.post_auth(path::ADMIN_LIVEKIT_TOKENS, &admin, json!({"identity": "a", "room_name": "r", "kind": "participant", "ttl_seconds": ttl})).await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
             (400, "invalid_request"),
@@ -450,7 +476,7 @@ async fn admin_tokens_by_kind() {
     }
     let r = app
         .post_auth(
-            "/admin/livekit-tokens",
+            path::ADMIN_LIVEKIT_TOKENS,
             &admin,
             json!({"identity": "a", "room_name": "r", "kind": "superuser", "ttl_seconds": 60}),
         )
@@ -459,8 +485,8 @@ async fn admin_tokens_by_kind() {
     // A customer is forbidden.
     let r = app
         .post_auth(
-            "/admin/livekit-tokens",
-            &app.john_token().await,
+            path::ADMIN_LIVEKIT_TOKENS,
+            &app.access_token(&JOHN).await,
             json!({"identity": "a", "room_name": "r", "kind": "admin", "ttl_seconds": 60}),
         )
         .await;
@@ -472,7 +498,7 @@ async fn admin_tokens_by_kind() {
 #[tokio::test]
 async fn client_metadata_for_the_agent_is_off_by_default_and_bounded_when_on() {
     let app = TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     let with = |metadata: String| json!({"room_config": {"agents": [{"agent_name": "banking-assistant", "metadata": metadata}]}});
     let r = details(&app, &token, with("{\"lang\":\"en\"}".into())).await;
     assert_eq!(
@@ -485,7 +511,7 @@ async fn client_metadata_for_the_agent_is_off_by_default_and_bounded_when_on() {
         .env("ALLOW_CLIENT_AGENT_METADATA", "true")
         .start()
         .await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     assert_eq!(
         details(&app, &token, with("m".repeat(1024))).await.status,
         201
@@ -512,7 +538,7 @@ async fn connection_details_are_limited_per_user_and_per_source() {
         .env("CONNECTION_DETAILS_PER_IP_PER_HOUR", "5")
         .start()
         .await;
-    let john = app.john_token().await;
+    let john = app.access_token(&JOHN).await;
     for _ in 0..3 {
         assert_eq!(details(&app, &john, json!({})).await.status, 201);
     }
@@ -523,12 +549,12 @@ async fn connection_details_are_limited_per_user_and_per_source() {
     let sessions = app
         .state
         .db
-        .voice_sessions_of(&voicegate::types::UserId::parse("u001").unwrap(), 10)
+        .voice_sessions_of(&voicegate::types::UserId::parse(JOHN.user_id).unwrap(), 10)
         .await
         .unwrap();
     assert_eq!(sessions.len(), 3, "a refused call stored a voice session");
     // Another user from the same source has two left of the source's five.
-    let ada = app.login("ada@example.com", "ada-admin-passphrase").await;
+    let ada = app.login_as(&ADA).await;
     let ada = ada["access_token"].as_str().unwrap();
     assert_eq!(details(&app, ada, json!({})).await.status, 201);
     assert_eq!(details(&app, ada, json!({})).await.status, 201);
@@ -541,7 +567,7 @@ async fn connection_details_are_limited_per_user_and_per_source() {
     );
     app.clock.advance(3000);
     assert_eq!(
-        details(&app, &app.john_token().await, json!({}))
+        details(&app, &app.access_token(&JOHN).await, json!({}))
             .await
             .status,
         201
@@ -549,10 +575,7 @@ async fn connection_details_are_limited_per_user_and_per_source() {
 }
 
 async fn admin_token(app: &TestApp) -> String {
-    app.login("ada@example.com", "ada-admin-passphrase").await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.access_token(&ADA).await
 }
 
 /// Defect 3 of the attack run: an admin could mint a token as
@@ -588,7 +611,7 @@ async fn admin_tokens_never_impersonate_a_caller() {
     }
     for body in cases {
         let r = app
-            .post_auth("/admin/livekit-tokens", &admin, body.clone())
+            .post_auth(path::ADMIN_LIVEKIT_TOKENS, &admin, body.clone())
             .await;
         assert_eq!(
             (r.status, r.problem_code().as_str()),
@@ -597,11 +620,13 @@ async fn admin_tokens_never_impersonate_a_caller() {
         );
     }
     // A token that is not a caller carries a marker the agent can see.
-    let r = app.post_auth("/admin/livekit-tokens", &admin, base).await;
+    let r = app
+        .post_auth(path::ADMIN_LIVEKIT_TOKENS, &admin, base)
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let py = livekit_verified(r.json()["participant_token"].as_str().unwrap()).await;
     assert_eq!(py["attributes"]["token_origin"], "admin");
-    assert_eq!(py["attributes"]["issued_by"], "u003");
+    assert_eq!(py["attributes"]["issued_by"], ADA.user_id);
     // And who minted what is audited.
     let logs = voicegate_tests::captured_logs();
     assert!(

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use voicegate_tests::TestApp;
+use voicegate_tests::{path, TestApp, ADA, JOHN};
 
 fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
@@ -50,23 +50,23 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(30);
     let app = &TestApp::start().await;
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
 
     report(
         "GET /health",
-        time(n, 200, |_| async { app.get("/health", None).await.status }).await,
-    );
-    report(
-        "GET /.well-known/jwks.json",
         time(n, 200, |_| async {
-            app.get("/.well-known/jwks.json", None).await.status
+            app.get(path::HEALTH, None).await.status
         })
         .await,
     );
     report(
+        "GET /.well-known/jwks.json",
+        time(n, 200, |_| async { app.get(path::JWKS, None).await.status }).await,
+    );
+    report(
         "GET /auth/me",
         time(n, 200, |_| async {
-            app.get("/auth/me", Some(&token)).await.status
+            app.get(path::ME, Some(&token)).await.status
         })
         .await,
     );
@@ -74,8 +74,8 @@ async fn main() {
         "POST /auth/login (right password)",
         time(n, 200, |_| async {
             app.post(
-                "/auth/login",
-                json!({"email": "ada@example.com", "password": "ada-admin-passphrase"}),
+                path::LOGIN,
+                json!({"email": ADA.email, "password": ADA.password}),
             )
             .await
             .status
@@ -85,7 +85,7 @@ async fn main() {
     // Wrong password and unknown email take the same path on purpose: same
     // reads, same writes, one argon2id verification each.
     for (label, email) in [
-        ("POST /auth/login (wrong password)", "john@example.com"),
+        ("POST /auth/login (wrong password)", JOHN.email),
         ("POST /auth/login (unknown email)", "ghost@example.com"),
     ] {
         let samples = time(n, 401, |i| async move {
@@ -94,7 +94,7 @@ async fn main() {
                 app.clock.advance(901);
             }
             app.post(
-                "/auth/login",
+                path::LOGIN,
                 json!({"email": email, "password": "definitely-wrong"}),
             )
             .await
@@ -104,11 +104,11 @@ async fn main() {
         report(label, samples);
     }
     // The clock moved above: a fresh token.
-    let token = app.john_token().await;
+    let token = app.access_token(&JOHN).await;
     report(
         "POST /connection-details",
         time(n, 201, |_| async {
-            app.post_auth("/connection-details", &token, json!({}))
+            app.post_auth(path::CONNECTION_DETAILS, &token, json!({}))
                 .await
                 .status
         })
@@ -119,14 +119,14 @@ async fn main() {
         time(n, 202, |i| async move {
             // Past the cooldown, and 20 of them past the per-IP hour.
             app.clock.advance(181);
-            app.post("/auth/otp/request", json!({"user_id": format!("u7{i:04}")}))
+            app.post(path::OTP_REQUEST, json!({"user_id": format!("u7{i:04}")}))
                 .await
                 .status
         })
         .await,
     );
     // The hash check alone, known account vs unknown (dummy hash).
-    let john = voicegate::types::Email::parse("john@example.com").unwrap();
+    let john = voicegate::types::Email::parse(JOHN.email).unwrap();
     let phc = app
         .state
         .db

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use voicegate::clock::Clock;
-use voicegate_tests::{livekit_webhook_auth, random_phone, TestApp, LOCAL_LIVEKIT_SECRET};
+use voicegate_tests::{livekit_webhook_auth, path, random_phone, TestApp, LOCAL_LIVEKIT_SECRET};
 
 /// Latencies and statuses per operation.
 #[derive(Default)]
@@ -70,7 +70,7 @@ async fn setup(app: &TestApp, n: usize) -> Users {
             .to_owned();
         let r = app
             .post_auth(
-                "/auth/phone/verify",
+                path::PHONE_VERIFY,
                 t["access_token"].as_str().unwrap(),
                 json!({"otp": code}),
             )
@@ -103,7 +103,7 @@ async fn client(
         let (op, status): (&'static str, u16) = match step % 10 {
             0 | 1 => {
                 let r = app
-                    .post("/auth/login", json!({"email": email, "password": PASSWORD}))
+                    .post(path::LOGIN, json!({"email": email, "password": PASSWORD}))
                     .await;
                 if r.status == 200 {
                     let t = r.json();
@@ -116,7 +116,7 @@ async fn client(
             2 => {
                 let r = app
                     .post(
-                        "/auth/login",
+                        path::LOGIN,
                         json!({"email": "nobody-load@example.com", "password": "wrong-password!"}),
                     )
                     .await;
@@ -130,7 +130,7 @@ async fn client(
                     continue;
                 };
                 let r = app
-                    .post("/auth/refresh", json!({"refresh_token": token}))
+                    .post(path::REFRESH, json!({"refresh_token": token}))
                     .await;
                 if r.status == 200 {
                     let t = r.json();
@@ -144,7 +144,7 @@ async fn client(
                     continue;
                 };
                 let r = app
-                    .post_auth("/connection-details", &token, json!({}))
+                    .post_auth(path::CONNECTION_DETAILS, &token, json!({}))
                     .await;
                 if r.status == 201 {
                     let d = r.json();
@@ -170,7 +170,7 @@ async fn client(
                 let auth = livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await;
                 let r = app
                     .post_raw(
-                        "/livekit/webhook",
+                        path::LIVEKIT_WEBHOOK,
                         Some("application/webhook+json"),
                         body.into_bytes(),
                         &[("authorization", &auth)],
@@ -183,7 +183,7 @@ async fn client(
             }
             _ => {
                 let r = app
-                    .post("/auth/otp/request", json!({"user_id": user_id}))
+                    .post(path::OTP_REQUEST, json!({"user_id": user_id}))
                     .await;
                 if r.status == 202 {
                     *seen

@@ -91,6 +91,29 @@ async fn demo_hashes() -> &'static Vec<PasswordHash> {
         .await
 }
 
+/// The API's routes, written out from the contract rather than imported from
+/// the app, so a route the code renames fails the tests instead of following it.
+pub mod path {
+    pub const HEALTH: &str = "/health";
+    pub const JWKS: &str = "/.well-known/jwks.json";
+    pub const REGISTER: &str = "/auth/register";
+    pub const LOGIN: &str = "/auth/login";
+    pub const REFRESH: &str = "/auth/refresh";
+    pub const LOGOUT: &str = "/auth/logout";
+    pub const ME: &str = "/auth/me";
+    pub const OTP_REQUEST: &str = "/auth/otp/request";
+    pub const OTP_VERIFY: &str = "/auth/otp/verify";
+    pub const PHONE: &str = "/auth/phone";
+    pub const PHONE_VERIFY: &str = "/auth/phone/verify";
+    pub const PHONE_VERIFY_RESEND: &str = "/auth/phone/verify/resend";
+    pub const CONNECTION_DETAILS: &str = "/connection-details";
+    pub const ADMIN_LIVEKIT_TOKENS: &str = "/admin/livekit-tokens";
+    pub const LIVEKIT_WEBHOOK: &str = "/livekit/webhook";
+}
+
+/// The local stage's demo users (the contract's demo data).
+pub use voicegate_local::seed::{DemoUser, ADA, JANE, JOHN};
+
 /// The password `TestApp::register` gives new accounts.
 pub const DEMO_TEST_PASSWORD: &str = "a long enough password";
 
@@ -390,7 +413,7 @@ impl TestApp {
         if let Some(p) = phone {
             body["phone_number"] = json!(p);
         }
-        let r = self.post("/auth/register", body).await;
+        let r = self.post(path::REGISTER, body).await;
         assert_eq!(r.status, 201, "register {email}: {}", r.text);
         r.json()
     }
@@ -398,7 +421,7 @@ impl TestApp {
     pub async fn login(&self, email: &str, password: &str) -> Value {
         let r = self
             .post(
-                "/auth/login",
+                path::LOGIN,
                 json!({"email": email, "password": password, "platform": "web"}),
             )
             .await;
@@ -406,12 +429,17 @@ impl TestApp {
         r.json()
     }
 
-    /// Logs in as John (u001, customer, no MFA) and returns his access token.
-    pub async fn john_token(&self) -> String {
-        self.login("john@example.com", "correct-horse-battery")
-            .await["access_token"]
+    /// Logs a demo user in with their password alone and returns the token
+    /// response (for Jane, whose login asks for a code, use `login` steps).
+    pub async fn login_as(&self, user: &DemoUser) -> Value {
+        self.login(user.email, user.password).await
+    }
+
+    /// A demo user's access token, from a fresh password login.
+    pub async fn access_token(&self, user: &DemoUser) -> String {
+        self.login_as(user).await["access_token"]
             .as_str()
-            .unwrap()
+            .expect("a token response has access_token")
             .to_owned()
     }
 

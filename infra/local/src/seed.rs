@@ -15,38 +15,43 @@ pub struct DemoUser {
     pub mfa: bool,
 }
 
-pub const DEMO_USERS: [DemoUser; 3] = [
-    DemoUser {
-        user_id: "u001",
-        full_name: "John Doe",
-        email: "john@example.com",
-        password: "correct-horse-battery",
-        phone: "+15555550100",
-        roles: &["customer"],
-        permissions: &["read", "transact", "configure"],
-        mfa: false,
-    },
-    DemoUser {
-        user_id: "u002",
-        full_name: "Jane Roe",
-        email: "jane@example.com",
-        password: "jane-secret-passphrase",
-        phone: "+15555550101",
-        roles: &["customer"],
-        permissions: &["read"],
-        mfa: true,
-    },
-    DemoUser {
-        user_id: "u003",
-        full_name: "Ada Admin",
-        email: "ada@example.com",
-        password: "ada-admin-passphrase",
-        phone: "+15555550102",
-        roles: &["admin"],
-        permissions: &["read", "configure"],
-        mfa: false,
-    },
-];
+/// u001: a customer without MFA who may read, transact and configure.
+pub const JOHN: DemoUser = DemoUser {
+    user_id: "u001",
+    full_name: "John Doe",
+    email: "john@example.com",
+    password: "correct-horse-battery",
+    phone: "+15555550100",
+    roles: &["customer"],
+    permissions: &["read", "transact", "configure"],
+    mfa: false,
+};
+
+/// u002: a read-only customer with SMS as a second factor at login.
+pub const JANE: DemoUser = DemoUser {
+    user_id: "u002",
+    full_name: "Jane Roe",
+    email: "jane@example.com",
+    password: "jane-secret-passphrase",
+    phone: "+15555550101",
+    roles: &["customer"],
+    permissions: &["read"],
+    mfa: true,
+};
+
+/// u003: an admin, who may mint admin LiveKit tokens.
+pub const ADA: DemoUser = DemoUser {
+    user_id: "u003",
+    full_name: "Ada Admin",
+    email: "ada@example.com",
+    password: "ada-admin-passphrase",
+    phone: "+15555550102",
+    roles: &["admin"],
+    permissions: &["read", "configure"],
+    mfa: false,
+};
+
+pub const DEMO_USERS: [DemoUser; 3] = [JOHN, JANE, ADA];
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
