@@ -86,6 +86,12 @@ pub struct Config {
     pub app_secret_id: String,
     /// Secrets Manager id of the LiveKit API key and secret.
     pub livekit_secret_id: String,
+    /// The agent clients (`{"clients": [...]}`); unset means no client can
+    /// authenticate, so every agent route answers `invalid_client`.
+    pub agent_clients_secret_id: Option<String>,
+    /// The API's public URL, for the endpoints RFC 8414 metadata names;
+    /// unset, the request's host is used.
+    pub public_base_url: Option<String>,
     /// How long a fetched secret may be used before it is fetched again (max 5 min).
     pub secrets_cache_ttl: Duration,
     pub livekit_url: String,
@@ -262,6 +268,11 @@ impl Config {
             table_name: r.required("TABLE_NAME")?,
             app_secret_id: r.required("APP_SECRET_ID")?,
             livekit_secret_id: r.required("LIVEKIT_SECRET_ID")?,
+            agent_clients_secret_id: env.get("AGENT_CLIENTS_SECRET_ID").filter(|s| !s.is_empty()),
+            public_base_url: env
+                .get("PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_owned())
+                .filter(|u| !u.is_empty()),
             secrets_cache_ttl: r.seconds(
                 "SECRETS_CACHE_SECONDS",
                 300,

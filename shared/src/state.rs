@@ -9,7 +9,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::aws_calls::CallRecorder;
-use crate::adapters::secrets::{LiveKitCredentials, SecretStore, Secrets, SecretsError};
+use crate::adapters::secrets::{
+    AgentClients, LiveKitCredentials, SecretStore, Secrets, SecretsError,
+};
 use crate::adapters::sms::SmsSender;
 use crate::adapters::store::Db;
 use crate::clock::{Clock, SystemClock};
@@ -73,7 +75,11 @@ impl AppState {
             .connect_timeout(config.aws_attempt_timeout)
             .build();
         let retries = RetryConfig::standard().with_max_attempts(AWS_MAX_ATTEMPTS);
-        let recorder = CallRecorder::new(&config.app_secret_id, &config.livekit_secret_id);
+        let recorder = CallRecorder::new(
+            &config.app_secret_id,
+            &config.livekit_secret_id,
+            config.agent_clients_secret_id.as_deref(),
+        );
         let dynamodb = aws_sdk_dynamodb::config::Builder::from(&aws.dynamodb)
             .timeout_config(timeouts.clone())
             .retry_config(retries.clone())
@@ -103,6 +109,7 @@ impl AppState {
             aws_sdk_secretsmanager::Client::from_conf(secrets_manager),
             config.app_secret_id.clone(),
             config.livekit_secret_id.clone(),
+            config.agent_clients_secret_id.clone(),
             config.secrets_cache_ttl,
             clock.clone(),
         );
@@ -127,5 +134,10 @@ impl AppState {
     /// The LiveKit API key and secret.
     pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, SecretsError> {
         self.secrets.livekit().await
+    }
+
+    /// The registered agent clients and tool servers.
+    pub async fn agent_clients(&self) -> Result<Arc<AgentClients>, SecretsError> {
+        self.secrets.agent_clients().await
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests over HTTP against the AWS emulator (`make test`).
 
 mod accounts;
+mod agents;
 mod edge;
 mod faults;
 mod jwt;

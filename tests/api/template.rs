@@ -184,6 +184,12 @@ fn each_function_gets_exactly_the_access_its_routes_declare() {
                         {
                             Access::LiveKitSecret
                         }
+                        "secretsmanager:GetSecretValue"
+                            if *resource
+                                == json!({"Fn::If": ["CreateAgentClientsSecret", {"Ref": "AgentClientsSecret"}, {"Ref": "ExistingAgentClientsSecretArn"}]}) =>
+                        {
+                            Access::AgentClientsSecret
+                        }
                         "sns:Publish" => {
                             assert_eq!(
                                 st["NotResource"], "arn:aws:sns:*:*:*",

@@ -29,7 +29,10 @@ use voicegate_local::seed::DEMO_USERS;
 pub use faults::{Fault, FaultProxy};
 use voicegate_local::{emulator_config, server, stage};
 
-pub use voicegate_local::{LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET};
+pub use voicegate_local::{
+    LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_KEY, LOCAL_LIVEKIT_SECRET,
+    LOCAL_TOOL_SERVER, LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET,
+};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -109,6 +112,15 @@ pub mod path {
     pub const CONNECTION_DETAILS: &str = "/connection-details";
     pub const ADMIN_LIVEKIT_TOKENS: &str = "/admin/livekit-tokens";
     pub const LIVEKIT_WEBHOOK: &str = "/livekit/webhook";
+    pub const VOICE_SESSIONS: &str = "/voice-sessions";
+    pub const OAUTH_TOKEN: &str = "/oauth/token";
+    pub const OAUTH_INTROSPECT: &str = "/oauth/introspect";
+    pub const OAUTH_METADATA: &str = "/.well-known/oauth-authorization-server";
+
+    /// `/voice-sessions/{session_id}/{action}` (`otp`, `otp/verify`, `step-up`, `step-up/verify`).
+    pub fn in_call(session_id: &str, action: &str) -> String {
+        format!("/voice-sessions/{session_id}/{action}")
+    }
 }
 
 /// The local stage's demo users (the contract's demo data).
@@ -146,6 +158,10 @@ impl Builder {
             ("TABLE_NAME".to_owned(), format!("vg-{id}")),
             ("APP_SECRET_ID".to_owned(), format!("vg-{id}/app")),
             ("LIVEKIT_SECRET_ID".to_owned(), format!("vg-{id}/livekit")),
+            (
+                "AGENT_CLIENTS_SECRET_ID".to_owned(),
+                format!("vg-{id}/agent-clients"),
+            ),
             ("LIVEKIT_URL".to_owned(), "ws://127.0.0.1:7880".to_owned()),
         ]);
         env.extend(self.env);
@@ -372,6 +388,25 @@ impl TestApp {
         self.send(req).await
     }
 
+    /// A form POST, with `authorization` when given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        authorization: Option<&str>,
+        pairs: &[(&str, &str)],
+    ) -> Resp {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.post_raw(
+            path,
+            Some("application/x-www-form-urlencoded"),
+            form_encode(pairs).into_bytes(),
+            &headers,
+        )
+        .await
+    }
+
     /// A POST from another loopback address (127.0.0.2, ...), which the API
     /// sees as another source IP: for per-source limits.
     pub async fn post_from(&self, source: &str, path: &str, body: Value) -> Resp {
@@ -521,7 +556,9 @@ impl TestApp {
         // the same patient timeouts as the in-process app.
         let attempt_ms = c.aws_attempt_timeout.as_millis().to_string();
         let operation_ms = c.aws_operation_timeout.as_millis().to_string();
+        let agent_clients = c.agent_clients_secret_id.as_deref().unwrap_or("");
         [
+            ("AGENT_CLIENTS_SECRET_ID", agent_clients),
             ("AWS_ATTEMPT_TIMEOUT_MS", attempt_ms.as_str()),
             ("AWS_OPERATION_TIMEOUT_MS", operation_ms.as_str()),
             ("TABLE_NAME", c.table_name.as_str()),
@@ -622,6 +659,57 @@ async fn run_json(program: PathBuf, script: &str, input: &Value) -> Result<Value
 
 fn python() -> PathBuf {
     tool(".tools/livekit/bin/python")
+}
+
+/// Runs docs/agents/verify_tool_token.py, the tool-server verifier agents.md
+/// shows, as is: the verified claims, or why it refused.
+pub async fn tool_server_verify(
+    token: &str,
+    jwks_uri: &str,
+    audience: &str,
+    scope: &str,
+) -> Result<Value, String> {
+    run_json(
+        python(),
+        "docs/agents/verify_tool_token.py",
+        &json!({"token": token, "jwks_uri": jwks_uri, "issuer": "voicegate",
+                "audience": audience, "scope": scope}),
+    )
+    .await
+}
+
+/// `Authorization: Basic` for a client (RFC 6749 §2.3.1).
+pub fn basic_auth(client_id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let encode = |s: &str| form_encode(&[("", s)])[1..].to_owned();
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            encode(client_id),
+            encode(secret)
+        ))
+    )
+}
+
+/// `application/x-www-form-urlencoded` of `pairs`.
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Verifies a LiveKit token with the Python `livekit-api` SDK's TokenVerifier.

@@ -20,6 +20,36 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub const LOCAL_LIVEKIT_KEY: &str = "devkey";
 pub const LOCAL_LIVEKIT_SECRET: &str = "secret";
 
+/// The agent client of the local stage (local stage only, like the demo
+/// users): the `banking-assistant` agent, allowed the demo tool server.
+pub const LOCAL_AGENT_CLIENT_ID: &str = "banking-assistant";
+pub const LOCAL_AGENT_CLIENT_SECRET: &str = "local-agent-secret";
+/// The demo tool server (an MCP banking server) and its own credentials,
+/// with which it may only introspect tokens for itself.
+pub const LOCAL_TOOL_SERVER: &str = "https://mcp.bank.example/";
+pub const LOCAL_TOOL_SERVER_CLIENT_ID: &str = "mcp-bank";
+pub const LOCAL_TOOL_SERVER_SECRET: &str = "local-tool-server-secret";
+
+/// The local stage's `{"clients": [...]}`, secrets kept as SHA-256.
+pub fn local_agent_clients() -> serde_json::Value {
+    use voicegate::adapters::secrets::client_secret_hash;
+    let hash = |secret: &str| voicegate::types::hex(&client_secret_hash(secret));
+    serde_json::json!({ "clients": [
+        {
+            "client_id": LOCAL_AGENT_CLIENT_ID,
+            "secret_sha256": hash(LOCAL_AGENT_CLIENT_SECRET),
+            "agent_names": ["banking-assistant"],
+            "audiences": [LOCAL_TOOL_SERVER],
+            "scopes": ["read", "transact", "configure"],
+        },
+        {
+            "client_id": LOCAL_TOOL_SERVER_CLIENT_ID,
+            "secret_sha256": hash(LOCAL_TOOL_SERVER_SECRET),
+            "audiences": [LOCAL_TOOL_SERVER],
+        },
+    ]})
+}
+
 /// AWS configuration for an emulator at `endpoint` with dummy credentials.
 pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -41,6 +71,7 @@ impl LocalEnv {
             ("TABLE_NAME", table.to_owned()),
             ("APP_SECRET_ID", format!("{stack}/app")),
             ("LIVEKIT_SECRET_ID", format!("{stack}/livekit")),
+            ("AGENT_CLIENTS_SECRET_ID", format!("{stack}/agent-clients")),
             ("LIVEKIT_URL", "ws://127.0.0.1:7880".to_owned()),
             ("CORS_ALLOWED_ORIGINS", "*".to_owned()),
         ];
@@ -75,6 +106,9 @@ pub async fn provision(aws: &SdkConfig, config: &Config) -> Result<(), Error> {
     let livekit =
         serde_json::json!({ "api_key": LOCAL_LIVEKIT_KEY, "api_secret": LOCAL_LIVEKIT_SECRET });
     template::ensure_secret(&secrets, &config.livekit_secret_id, &livekit.to_string()).await?;
+    if let Some(id) = &config.agent_clients_secret_id {
+        template::ensure_secret(&secrets, id, &local_agent_clients().to_string()).await?;
+    }
     Ok(())
 }
 

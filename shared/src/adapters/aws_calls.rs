@@ -25,6 +25,8 @@ pub enum Access {
     AppSecret,
     /// `secretsmanager:GetSecretValue` on the LiveKit secret.
     LiveKitSecret,
+    /// `secretsmanager:GetSecretValue` on the agent clients secret.
+    AgentClientsSecret,
     /// Anything else: never declared, so always reported.
     Other(&'static str),
 }
@@ -38,7 +40,9 @@ impl Access {
             Access::UpdateItem => "dynamodb:UpdateItem",
             Access::DeleteItem => "dynamodb:DeleteItem",
             Access::PublishSms => "sns:Publish",
-            Access::AppSecret | Access::LiveKitSecret => "secretsmanager:GetSecretValue",
+            Access::AppSecret | Access::LiveKitSecret | Access::AgentClientsSecret => {
+                "secretsmanager:GetSecretValue"
+            }
             Access::Other(name) => name,
         }
     }
@@ -93,13 +97,19 @@ fn transaction_parts(body: &[u8]) -> Vec<Access> {
 pub struct CallRecorder {
     app_secret_id: String,
     livekit_secret_id: String,
+    agent_clients_secret_id: Option<String>,
 }
 
 impl CallRecorder {
-    pub fn new(app_secret_id: &str, livekit_secret_id: &str) -> Self {
+    pub fn new(
+        app_secret_id: &str,
+        livekit_secret_id: &str,
+        agent_clients_secret_id: Option<&str>,
+    ) -> Self {
         Self {
             app_secret_id: app_secret_id.to_owned(),
             livekit_secret_id: livekit_secret_id.to_owned(),
+            agent_clients_secret_id: agent_clients_secret_id.map(str::to_owned),
         }
     }
 
@@ -120,6 +130,8 @@ impl CallRecorder {
                     vec![Access::AppSecret]
                 } else if id == self.livekit_secret_id {
                     vec![Access::LiveKitSecret]
+                } else if self.agent_clients_secret_id.as_deref() == Some(id.as_str()) {
+                    vec![Access::AgentClientsSecret]
                 } else {
                     vec![Access::Other(
                         "secretsmanager:GetSecretValue (another secret)",
@@ -172,7 +184,15 @@ mod tests {
 
     #[test]
     fn secrets_are_told_apart_by_id() {
-        let r = CallRecorder::new("s/app", "s/livekit");
+        let r = CallRecorder::new("s/app", "s/livekit", Some("s/agents"));
+        assert_eq!(
+            r.accesses(
+                "Secrets Manager",
+                "GetSecretValue",
+                br#"{"SecretId":"s/agents"}"#
+            ),
+            [Access::AgentClientsSecret]
+        );
         assert_eq!(
             r.accesses(
                 "Secrets Manager",

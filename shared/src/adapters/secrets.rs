@@ -50,6 +50,7 @@ pub enum ShapeError {
     Derivation,
 }
 use crate::adapters::vault::PhoneVault;
+use crate::types::{ClientId, Resource, Scopes};
 
 /// jsonwebtoken 10 picks its crypto backend from a process-wide slot that
 /// livekit-api's token crate would otherwise fill with an HMAC-only provider
@@ -99,6 +100,126 @@ impl LiveKitCredentials {
             api_key: lk.api_key,
             api_secret: lk.api_secret,
         })
+    }
+}
+
+/// A registered client (`<stack>/agent-clients`): an agent deployment that
+/// may act in calls, or a tool server that may only introspect. Its secret is
+/// kept as a SHA-256 hash: client secrets are generated machine secrets (see
+/// docs/agents.md), not passwords, so a slow hash would buy nothing but
+/// latency on every agent call.
+pub struct AgentClient {
+    pub client_id: ClientId,
+    secret_sha256: [u8; 32],
+    /// LiveKit agent names this deployment runs; empty for a tool server.
+    pub agent_names: Vec<String>,
+    /// Tool servers (RFC 8707 resources) it may get tokens for, or, for a
+    /// tool server, the audiences whose tokens it may introspect.
+    pub audiences: Vec<Resource>,
+    /// The most any of its tool tokens may carry.
+    pub scopes: Scopes,
+}
+
+impl AgentClient {
+    /// Whether this client runs the named agent.
+    pub fn runs_agent(&self, name: &str) -> bool {
+        self.agent_names.iter().any(|a| a == name)
+    }
+
+    pub fn serves_audience(&self, audience: &str) -> bool {
+        self.audiences.iter().any(|a| a.as_str() == audience)
+    }
+}
+
+/// Every registered client.
+pub struct AgentClients {
+    clients: Vec<AgentClient>,
+}
+
+/// SHA-256 of a client secret, as stored in `secret_sha256`.
+pub fn client_secret_hash(secret: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).into()
+}
+
+impl AgentClients {
+    /// Parses `{"clients": [{"client_id", "secret_sha256", "agent_names",
+    /// "audiences", "scopes"}]}`. Errors name the field, never a value.
+    pub fn parse(secret: &str) -> Result<Self, ShapeError> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Entry {
+            client_id: ClientId,
+            secret_sha256: String,
+            #[serde(default)]
+            agent_names: Vec<String>,
+            #[serde(default)]
+            audiences: Vec<Resource>,
+            #[serde(default)]
+            scopes: Scopes,
+        }
+        #[derive(Deserialize)]
+        struct Doc {
+            clients: Vec<Entry>,
+        }
+        let doc: Doc = serde_json::from_str(secret)
+            .map_err(|_| ShapeError::NotJson("`clients`: [{client_id, secret_sha256, ...}]"))?;
+        let mut clients = Vec::with_capacity(doc.clients.len());
+        for e in doc.clients {
+            let mut hash = [0u8; 32];
+            let bytes = (0..e.secret_sha256.len())
+                .step_by(2)
+                .map(|i| {
+                    e.secret_sha256
+                        .get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
+                .collect::<Option<Vec<u8>>>()
+                .filter(|b| b.len() == 32)
+                .ok_or(ShapeError::Missing(
+                    "a client's `secret_sha256` (64 hex digits)",
+                ))?;
+            hash.copy_from_slice(&bytes);
+            if clients
+                .iter()
+                .any(|c: &AgentClient| c.client_id == e.client_id)
+            {
+                return Err(ShapeError::Missing("a unique `client_id` per client"));
+            }
+            clients.push(AgentClient {
+                client_id: e.client_id,
+                secret_sha256: hash,
+                agent_names: e.agent_names,
+                audiences: e.audiences,
+                scopes: e.scopes,
+            });
+        }
+        Ok(Self { clients })
+    }
+
+    /// The client these credentials belong to. Takes the same work whether
+    /// the id is unknown or the secret wrong, and compares in constant time.
+    /// Returns the client's index (see [`AgentClients::get`]).
+    pub fn authenticate(&self, client_id: &str, secret: &str) -> Option<usize> {
+        use subtle::ConstantTimeEq;
+        const NOBODY: [u8; 32] = [0; 32];
+        let presented = client_secret_hash(secret);
+        let index = self
+            .clients
+            .iter()
+            .position(|c| c.client_id.as_str() == client_id);
+        let expected = index.map_or(&NOBODY, |i| &self.clients[i].secret_sha256);
+        let same: bool = presented.ct_eq(expected).into();
+        index.filter(|_| same)
+    }
+
+    /// The client at `index`, as returned by [`AgentClients::authenticate`].
+    pub fn get(&self, index: usize) -> &AgentClient {
+        &self.clients[index]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.clients.is_empty()
     }
 }
 
@@ -242,6 +363,7 @@ pub struct SecretStore {
     client: SecretsClient,
     app: Cached<Secrets>,
     livekit: Cached<LiveKitCredentials>,
+    agent_clients: Option<Cached<AgentClients>>,
     ttl_seconds: i64,
     clock: Arc<dyn Clock>,
 }
@@ -251,6 +373,7 @@ impl SecretStore {
         client: SecretsClient,
         app_secret_id: String,
         livekit_secret_id: String,
+        agent_clients_secret_id: Option<String>,
         ttl: std::time::Duration,
         clock: Arc<dyn Clock>,
     ) -> Self {
@@ -258,6 +381,7 @@ impl SecretStore {
             client,
             app: Cached::new(app_secret_id),
             livekit: Cached::new(livekit_secret_id),
+            agent_clients: agent_clients_secret_id.map(Cached::new),
             ttl_seconds: ttl.as_secs() as i64,
             clock,
         }
@@ -272,6 +396,16 @@ impl SecretStore {
     pub async fn livekit(&self) -> Result<Arc<LiveKitCredentials>, SecretsError> {
         self.get(&self.livekit, "livekit", LiveKitCredentials::parse)
             .await
+    }
+
+    /// The agent clients; none when no secret is configured (fail closed).
+    pub async fn agent_clients(&self) -> Result<Arc<AgentClients>, SecretsError> {
+        match &self.agent_clients {
+            Some(cached) => self.get(cached, "agent-clients", AgentClients::parse).await,
+            None => Ok(Arc::new(AgentClients {
+                clients: Vec::new(),
+            })),
+        }
     }
 
     async fn get<T>(

@@ -276,6 +276,9 @@ async fn second_factor(
                 destination: phone.as_ref(),
                 destination_index: None,
                 context: "",
+                remembered: None,
+                confirms: None,
+                voice_session: None,
             },
         )
         .await?;
@@ -296,7 +299,9 @@ async fn second_factor(
             source,
             code,
             context: "",
+            expect_remembered: None,
         },
     )
     .await
+    .map(|_| ())
 }

@@ -19,7 +19,7 @@ use crate::domain::throttle::{self, Limit};
 use crate::state::AppState;
 use crate::types::hex;
 pub use crate::types::CodePurpose as Purpose;
-use crate::types::{CodeMac, OtpCode, Phone, PhoneIndex, SourceIp, UserId};
+use crate::types::{CodeMac, OtpCode, Phone, PhoneIndex, SourceIp, UserId, VoiceSessionId};
 
 /// How long a code can be used.
 pub const CODE_TTL_SECONDS: i64 = 300;
@@ -32,12 +32,30 @@ fn slot(purpose: Purpose, user: &UserId) -> Slot<'_> {
     }
 }
 
-fn sms_text(code: &OtpCode) -> String {
-    format!(
-        "{} is your verification code. It expires in {} minutes.",
-        code.expose(),
-        CODE_TTL_SECONDS / 60
-    )
+fn sms_text(code: &OtpCode, confirms: Option<&str>) -> String {
+    match confirms {
+        None => format!(
+            "{} is your verification code. It expires in {} minutes.",
+            code.expose(),
+            CODE_TTL_SECONDS / 60
+        ),
+        // Dynamic linking: the caller reads what the code approves before
+        // saying it, and a code for one transaction approves no other.
+        Some(what) => format!(
+            "{} confirms {what}. Say it only to approve exactly this. It expires in {} minutes.",
+            code.expose(),
+            CODE_TTL_SECONDS / 60
+        ),
+    }
+}
+
+/// What a code's MAC is bound to: the request's context and the text stored
+/// with the challenge, length-prefixed so no two pairs read the same.
+fn binding(context: &str, remembered: Option<&str>) -> String {
+    match remembered {
+        None => context.to_owned(),
+        Some(r) => format!("{}:{context}{r}", context.len()),
+    }
 }
 
 /// HMAC-SHA256(pepper, challenge_id, context, code). The context binds a code
@@ -68,8 +86,16 @@ pub struct CodeRequest<'a> {
     pub destination: Option<&'a Phone>,
     /// The destination's index, for the per-number limit of verification codes.
     pub destination_index: Option<&'a PhoneIndex>,
+    /// The call the code is asked for in, which bounds how many users one
+    /// call can text.
+    pub voice_session: Option<&'a VoiceSessionId>,
     /// What the code is bound to (see [`code_mac`]).
     pub context: &'a str,
+    /// Text stored with the code and bound into its MAC, handed back when it
+    /// is spent (the transaction a step-up confirms).
+    pub remembered: Option<&'a str>,
+    /// What the SMS says the code approves, if more than a sign-in.
+    pub confirms: Option<&'a str>,
 }
 
 impl CodeRequest<'_> {
@@ -81,6 +107,9 @@ impl CodeRequest<'_> {
         ];
         if self.purpose == Purpose::SignIn {
             limits.push(Limit::SignInCodesPerIp(self.source));
+        }
+        if let Some(session) = self.voice_session {
+            limits.push(Limit::CodesPerVoiceSession(session));
         }
         if let (Purpose::PhoneVerification, Some(index)) = (self.purpose, self.destination_index) {
             limits.push(Limit::VerificationCodesPerPhone(index));
@@ -117,7 +146,13 @@ pub async fn issue_code(state: &AppState, req: CodeRequest<'_>) -> Result<()> {
         let code = new_code();
         let challenge_id = uuid::Uuid::new_v4().simple().to_string();
         let challenge = Challenge {
-            code_mac: code_mac(&secrets.otp_pepper, &challenge_id, req.context, &code),
+            code_mac: code_mac(
+                &secrets.otp_pepper,
+                &challenge_id,
+                &binding(req.context, req.remembered),
+                &code,
+            ),
+            remembered: req.remembered.map(str::to_owned),
             challenge_id,
             created_at: now,
             expires_at: now + CODE_TTL_SECONDS,
@@ -126,7 +161,7 @@ pub async fn issue_code(state: &AppState, req: CodeRequest<'_>) -> Result<()> {
         };
         state.db.put_pending_challenge(&slot, &challenge).await?;
         if let Some(phone) = req.destination {
-            if let Err(err) = state.sms.send(phone, &sms_text(&code)).await {
+            if let Err(err) = state.sms.send(phone, &sms_text(&code, req.confirms)).await {
                 // Fail closed: the pending code never becomes usable.
                 if let Err(discard) = state
                     .db
@@ -183,6 +218,14 @@ pub struct CodeCheck<'a> {
     pub source: &'a SourceIp,
     pub code: &'a OtpCode,
     pub context: &'a str,
+    /// When given, the challenge's remembered text must be exactly this.
+    pub expect_remembered: Option<&'a str>,
+}
+
+/// A spent code: what was remembered with it.
+#[derive(Debug)]
+pub struct Spent {
+    pub remembered: Option<String>,
 }
 
 impl CodeCheck<'_> {
@@ -198,7 +241,7 @@ impl CodeCheck<'_> {
 /// pending code get the same answers as a wrong code. Every failed check,
 /// whatever its reason, counts towards the failure counters (per user and
 /// source, and per user with a higher ceiling).
-pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<()> {
+pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent> {
     let now = state.now();
     let user = Some(check.user.as_str());
     let slot = slot(check.purpose, check.user);
@@ -241,17 +284,22 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<()> {
         }
     };
     let secrets = state.secrets().await?;
+    let remembered = challenge.remembered.as_deref();
     let presented = code_mac(
         &secrets.otp_pepper,
         &challenge.challenge_id,
-        check.context,
+        &binding(check.context, remembered),
         check.code,
     );
-    let matches: bool = presented
-        .as_str()
-        .as_bytes()
-        .ct_eq(challenge.code_mac.as_str().as_bytes())
-        .into();
+    let bound_as_expected = check
+        .expect_remembered
+        .is_none_or(|e| Some(e) == remembered);
+    let matches: bool = bool::from(
+        presented
+            .as_str()
+            .as_bytes()
+            .ct_eq(challenge.code_mac.as_str().as_bytes()),
+    ) && bound_as_expected;
     if matches
         && !challenge.decoy
         && state
@@ -267,7 +315,9 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<()> {
             "verified",
             Some(check.purpose.name()),
         );
-        return Ok(());
+        return Ok(Spent {
+            remembered: challenge.remembered,
+        });
     }
     let reason = if matches {
         "already_used"
@@ -331,7 +381,7 @@ mod tests {
 
     #[test]
     fn sms_names_no_user_data() {
-        let text = sms_text(&OtpCode::parse("012345").unwrap());
+        let text = sms_text(&OtpCode::parse("012345").unwrap(), None);
         assert_eq!(
             text,
             format!(

@@ -42,6 +42,32 @@ pub enum Error {
     PhoneLimitReached,
     #[error("registration disabled")]
     RegistrationDisabled,
+    /// Client credentials missing or wrong (RFC 6749 `invalid_client`).
+    #[error("invalid client")]
+    InvalidClient,
+    /// The voice session is unknown, or not one this client may act in.
+    #[error("voice session not found")]
+    VoiceSessionNotFound,
+    /// The voice session ended or expired: nothing more happens in it.
+    #[error("voice session ended")]
+    VoiceSessionEnded,
+    /// The voice session has no proven caller yet (in-call sign-in first).
+    #[error("caller not verified")]
+    CallerNotVerified,
+    /// An agent asked to open a session for a room that already has one.
+    #[error("room already has a voice session")]
+    RoomTaken,
+    /// RFC 6749 §5.2: the grant (here, the voice session or its step-up) does
+    /// not allow this; the reason is safe to show.
+    #[error("invalid grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("invalid scope")]
+    InvalidScope,
+    /// RFC 8707: the resource is not one this client may get tokens for.
+    #[error("invalid target")]
+    InvalidTarget,
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
     /// A dependency failed, throttled or timed out; the caller may retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] Cause),

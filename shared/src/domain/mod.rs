@@ -14,6 +14,7 @@
 pub mod access_tokens;
 pub mod accounts;
 pub mod admin_tokens;
+pub mod agent_calls;
 pub mod audit;
 pub mod auth_sessions;
 pub mod codes;
@@ -22,4 +23,5 @@ pub mod livekit;
 pub mod phone;
 pub mod sms_sign_in;
 pub mod throttle;
+pub mod tool_tokens;
 pub mod voice_sessions;

@@ -67,6 +67,9 @@ pub async fn send_verification(state: &AppState, user: &User, source: &SourceIp)
             destination: Some(&phone),
             destination_index: Some(&index),
             context: index.as_str(),
+            remembered: None,
+            confirms: None,
+            voice_session: None,
         },
     )
     .await
@@ -98,6 +101,7 @@ pub async fn verify(
             source,
             code,
             context: index.as_str(),
+            expect_remembered: None,
         },
     )
     .await?;

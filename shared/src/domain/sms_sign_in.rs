@@ -26,6 +26,9 @@ pub async fn request_code(state: &AppState, user_id: &UserId, source: &SourceIp)
             destination: phone.as_ref(),
             destination_index: None,
             context: "",
+            remembered: None,
+            confirms: None,
+            voice_session: None,
         },
     )
     .await
@@ -46,6 +49,7 @@ pub async fn verify_code(
             source,
             code,
             context: "",
+            expect_remembered: None,
         },
     )
     .await?;

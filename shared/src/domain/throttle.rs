@@ -9,7 +9,7 @@ use crate::config::Limits;
 use crate::domain::error::{Error, Result};
 use crate::state::AppState;
 use crate::types::CodePurpose as Purpose;
-use crate::types::{Email, PhoneIndex, SourceIp, UserId};
+use crate::types::{Email, PhoneIndex, SourceIp, UserId, VoiceSessionId};
 
 /// One countable limit of the contract.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +25,8 @@ pub enum Limit<'a> {
     CodeFailuresPerUserSource(Purpose, &'a UserId, &'a SourceIp),
     ConnectionDetailsPerUser(&'a UserId),
     ConnectionDetailsPerIp(&'a SourceIp),
+    /// In-call sign-in and step-up codes asked within one voice session.
+    CodesPerVoiceSession(&'a VoiceSessionId),
 }
 
 impl Limit<'_> {
@@ -43,6 +45,7 @@ impl Limit<'_> {
             }
             Limit::ConnectionDetailsPerUser(user) => format!("connection_details#{user}"),
             Limit::ConnectionDetailsPerIp(ip) => format!("connection_details_ip#{ip}"),
+            Limit::CodesPerVoiceSession(session) => format!("otp_voice#{session}"),
         }
     }
 
@@ -60,6 +63,7 @@ impl Limit<'_> {
             Limit::CodeFailuresPerUserSource(..) => l.otp_failures_per_user_source,
             Limit::ConnectionDetailsPerUser(_) => l.connection_details_per_user,
             Limit::ConnectionDetailsPerIp(_) => l.connection_details_per_ip,
+            Limit::CodesPerVoiceSession(_) => l.otp_requests_per_user,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::error::{Error, Result};
 use crate::domain::livekit::{self, ParticipantToken, VoiceRoom};
 use crate::domain::throttle::{self, Limit};
 use crate::state::AppState;
-use crate::types::{text, SourceIp, VoiceSessionId, VoiceStatus};
+use crate::types::{text, CallerProof, SourceIp, UserId, VoiceSessionId, VoiceStatus};
 
 /// How long an issued voice session stays joinable.
 const VOICE_SESSION_SECONDS: i64 = 3_600;
@@ -174,7 +174,13 @@ pub async fn issue(
 
     let session = VoiceSession {
         session_id: room.session_id.clone(),
-        user_id: user.user_id.clone(),
+        user_id: Some(user.user_id.clone()),
+        caller_proof: Some(CallerProof::App),
+        auth_session_id: Some(auth.session.sid.clone()),
+        agents: dispatched.clone(),
+        opened_by: None,
+        pending_user: None,
+        step_up: None,
         room_name: room.name.clone(),
         identity,
         platform: auth.claims.platform,
@@ -279,20 +285,33 @@ pub async fn receive_webhook(state: &AppState, event: &WebhookEvent) -> Result<W
     }
 }
 
+/// Our session for a room: app rooms carry their session id in their name;
+/// rooms an agent opened a session for point to it.
+async fn session_of_room(state: &AppState, room: &str) -> Result<Option<VoiceSessionId>> {
+    if let Some(id) = livekit::session_id_of_room(room) {
+        return Ok(Some(id));
+    }
+    Ok(state.db.voice_session_of_room(room).await?)
+}
+
 /// Moves the voice session the event is about; false when it is not ours or
 /// the transition no longer applies.
 async fn apply_event(state: &AppState, event: &WebhookEvent, now: i64) -> Result<bool> {
-    let Some(session_id) = event
-        .room
-        .as_ref()
-        .and_then(|r| livekit::session_id_of_room(&r.name))
-    else {
+    let Some(room) = event.room.as_ref() else {
         return Ok(false);
     };
+    let Some(session_id) = session_of_room(state, &room.name).await? else {
+        return Ok(false);
+    };
+    let Some(session) = state.db.voice_session(&session_id).await? else {
+        return Ok(false);
+    };
+    // Only the caller's own comings and goings move the session; the agent
+    // (or anyone else) leaving does not end it.
     let caller = event
         .participant
         .as_ref()
-        .is_some_and(|p| p.identity.starts_with(livekit::IDENTITY_PREFIX));
+        .is_some_and(|p| p.identity == session.identity);
     // LiveKit stamps events with its own clock; ours decides when it is absent.
     let at = if event.created_at > 0 {
         event.created_at
@@ -319,7 +338,7 @@ async fn apply_event(state: &AppState, event: &WebhookEvent, now: i64) -> Result
     };
     audit::record(
         what,
-        Some(session.user_id.as_str()),
+        session.user_id.as_ref().map(UserId::as_str),
         Outcome::Success,
         &event.event,
         Some(&format!("session_id={session_id}")),

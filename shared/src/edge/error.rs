@@ -123,6 +123,27 @@ impl ApiError {
                     "phone_limit_reached",
                     "Phone number limit reached",
                 ),
+                D::InvalidClient => Kind(S::UNAUTHORIZED, "invalid_client", "Invalid client"),
+                D::VoiceSessionNotFound => Kind(
+                    S::NOT_FOUND,
+                    "voice_session_not_found",
+                    "Voice session not found",
+                ),
+                D::VoiceSessionEnded => {
+                    Kind(S::CONFLICT, "voice_session_ended", "Voice session ended")
+                }
+                D::CallerNotVerified => {
+                    Kind(S::CONFLICT, "caller_not_verified", "Caller not verified")
+                }
+                D::RoomTaken => Kind(S::CONFLICT, "room_taken", "Room already has a session"),
+                D::InvalidGrant(_) => Kind(S::BAD_REQUEST, "invalid_grant", "Invalid grant"),
+                D::InvalidScope => Kind(S::BAD_REQUEST, "invalid_scope", "Invalid scope"),
+                D::InvalidTarget => Kind(S::BAD_REQUEST, "invalid_target", "Invalid target"),
+                D::UnsupportedGrantType => Kind(
+                    S::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "Unsupported grant type",
+                ),
                 D::Unavailable(_) => Kind(
                     S::SERVICE_UNAVAILABLE,
                     "service_unavailable",
@@ -133,7 +154,8 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    /// What the client may read about this error.
+    pub fn detail(&self) -> String {
         match self {
             ApiError::InvalidRequest(detail) => detail.clone(),
             ApiError::UnsupportedMediaType => "Send the body as application/json.".into(),
@@ -203,6 +225,19 @@ fn domain_detail(e: &DomainError) -> String {
         D::EmailTaken => "An account with this email already exists.",
         D::PhoneLimitReached => "This phone number already serves as many accounts as allowed.",
         D::RegistrationDisabled => "Registration is turned off.",
+        D::InvalidClient => "The client credentials are missing or wrong.",
+        D::VoiceSessionNotFound => "No such voice session for this client.",
+        D::VoiceSessionEnded => "The voice session has ended.",
+        D::CallerNotVerified => {
+            "No caller is signed in to this voice session yet, or they cannot receive a code."
+        }
+        D::RoomTaken => "This room already has a voice session; use its session_id.",
+        D::InvalidGrant(reason) => reason,
+        D::InvalidScope => "The scope asked for is unknown or beyond what is allowed.",
+        D::InvalidTarget => "The resource is not a tool server this client may call.",
+        D::UnsupportedGrantType => {
+            "Only urn:ietf:params:oauth:grant-type:token-exchange is supported."
+        }
         D::Unavailable(_) => "A dependency is unavailable; try again shortly.",
         D::Internal(_) => "Something went wrong on our side.",
     };

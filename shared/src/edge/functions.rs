@@ -47,7 +47,12 @@ impl Function {
 
 pub const HEALTH: Function = Function {
     name: "health",
-    routes: &[Route::Health, Route::Jwks, Route::OpenApi],
+    routes: &[
+        Route::Health,
+        Route::Jwks,
+        Route::OpenApi,
+        Route::OAuthMetadata,
+    ],
 };
 pub const REGISTER: Function = Function {
     name: "register",
@@ -90,7 +95,22 @@ pub const ADMIN_LIVEKIT_TOKENS: Function = Function {
     routes: &[Route::AdminLiveKitTokens],
 };
 
-pub const ALL: [Function; 10] = [
+pub const AGENT_CALLS: Function = Function {
+    name: "agent-calls",
+    routes: &[
+        Route::VoiceSessionOpen,
+        Route::InCallCode,
+        Route::InCallCodeVerify,
+        Route::StepUp,
+        Route::StepUpVerify,
+    ],
+};
+pub const OAUTH: Function = Function {
+    name: "oauth",
+    routes: &[Route::OAuthToken, Route::OAuthIntrospect],
+};
+
+pub const ALL: [Function; 12] = [
     HEALTH,
     REGISTER,
     LOGIN,
@@ -101,6 +121,8 @@ pub const ALL: [Function; 10] = [
     CONNECTION_DETAILS,
     LIVEKIT_WEBHOOK,
     ADMIN_LIVEKIT_TOKENS,
+    AGENT_CALLS,
+    OAUTH,
 ];
 
 use Access::*;
@@ -110,7 +132,7 @@ impl Route {
     pub fn needs(self) -> &'static [Access] {
         match self {
             // Static: no dependency, so the health check survives any outage.
-            Route::Health | Route::OpenApi => &[],
+            Route::Health | Route::OpenApi | Route::OAuthMetadata => &[],
             Route::Jwks => &[AppSecret],
             // Limits, the user and its guards, the session, the phone's code.
             Route::Register => &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms],
@@ -130,6 +152,30 @@ impl Route {
             Route::ConnectionDetails => &[AppSecret, LiveKitSecret, GetItem, PutItem, UpdateItem],
             Route::LiveKitWebhook => &[LiveKitSecret, GetItem, PutItem, UpdateItem, DeleteItem],
             Route::AdminLiveKitTokens => &[AppSecret, LiveKitSecret, GetItem],
+            // The room's pointer and the session, in one transaction.
+            Route::VoiceSessionOpen => &[AgentClientsSecret, PutItem],
+            // The session, the user, limits, the code; the SMS.
+            Route::InCallCode | Route::StepUp => &[
+                AgentClientsSecret,
+                AppSecret,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                PublishSms,
+            ],
+            // The session, the code's attempt, failure counters; the binding.
+            Route::InCallCodeVerify | Route::StepUpVerify => &[
+                AgentClientsSecret,
+                AppSecret,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                DeleteItem,
+            ],
+            // The session, its app sign-in, the user; the step-up's single use.
+            Route::OAuthToken => &[AgentClientsSecret, AppSecret, GetItem, UpdateItem],
+            // The session, its app sign-in; a transact token's single use.
+            Route::OAuthIntrospect => &[AgentClientsSecret, AppSecret, GetItem, PutItem],
         }
     }
 }
@@ -157,7 +203,10 @@ mod tests {
             .filter(|f| f.sends_sms())
             .map(|f| f.name)
             .collect();
-        assert_eq!(texting, ["register", "login", "phone", "otp-request"]);
+        assert_eq!(
+            texting,
+            ["register", "login", "phone", "otp-request", "agent-calls"]
+        );
         assert!(
             !LOGIN.needs_livekit_secret(),
             "a LiveKit outage must not break login"

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::adapters::aws_calls::{self, Access};
 use crate::edge::error::ApiError;
 use crate::edge::request::RequestMeta;
-use crate::edge::response::{empty_response, problem_response};
+use crate::edge::response::{empty_response, oauth_error_response, problem_response};
 use crate::state::AppState;
 
 pub mod error;
@@ -81,7 +81,12 @@ impl App {
             let path = req.uri().path().trim_end_matches('/').to_owned();
             let path = if path.is_empty() { "/".to_owned() } else { path };
             let origin = req.headers().get(http::header::ORIGIN).cloned();
-            let route = self.routes.iter().copied().find(|r| r.path() == path);
+            let matched = self
+                .routes
+                .iter()
+                .find_map(|r| r.capture(&path).map(|args| (*r, args)));
+            let route = matched.as_ref().map(|(r, _)| *r);
+            let args = matched.map(|(_, a)| a).unwrap_or_default();
             let mut aws_call_count = 0;
 
             let (route_name, result) = match route {
@@ -90,7 +95,7 @@ impl App {
                     // Boxed: one allocation per request keeps the handlers'
                     // nested futures out of every caller's type (and its
                     // compile-time layout queries).
-                    let handler = Box::pin(handlers::dispatch(&self.state, r, &meta, req));
+                    let handler = Box::pin(handlers::dispatch(&self.state, r, &args, &meta, req));
                     let (result, calls) = aws_calls::recorded(handler).await;
                     aws_call_count = calls.len();
                     (r.path(), check_declared(r, &calls).and(result))
@@ -106,7 +111,11 @@ impl App {
                         tracing::error!(event = "request_failed", route = route_name, code = err.code(), cause = %cause);
                     }
                     code = Some(err.code());
-                    problem_response(&err, &meta.request_id)
+                    if route.is_some_and(Route::speaks_oauth) {
+                        oauth_error_response(&err)
+                    } else {
+                        problem_response(&err, &meta.request_id)
+                    }
                 }
             };
             let status = resp.status().as_u16();

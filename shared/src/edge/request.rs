@@ -156,6 +156,65 @@ fn describe_data_error(path: &str, message: &str) -> String {
     format!("{field} {message}.")
 }
 
+/// A form body (`application/x-www-form-urlencoded`), each field once.
+#[derive(Debug, Default)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The field as given, empty included.
+    pub fn raw(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
+    pub fn required(&self, name: &str) -> Result<String, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::invalid(format!("`{name}` is required.")))
+    }
+}
+
+/// Parses a form body under the size rule. A field given twice is refused
+/// (RFC 6749 §3.2: parameters must not be repeated), naming the field only.
+pub fn form_body(req: &Request) -> Result<Form, ApiError> {
+    let body = body_bytes(req);
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        });
+    }
+    let essence = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if essence.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| ApiError::invalid("The body is not a valid form."))?;
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if pairs[..i].iter().any(|(n, _)| n == name) {
+            return Err(ApiError::invalid("A field is given more than once."));
+        }
+    }
+    Ok(Form(pairs))
+}
+
 /// The one `Authorization` value of a request. A request carrying several
 /// (or one that API Gateway made by joining several with a comma) has none:
 /// which of them would count is exactly what an attacker wants to choose.

@@ -2,6 +2,12 @@
 
 use http::Method;
 
+/// What a route's path template captured.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathArgs {
+    pub session_id: Option<String>,
+}
+
 /// Every route of the API. Each Lambda serves a subset; the local API serves all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Route {
@@ -21,10 +27,18 @@ pub enum Route {
     ConnectionDetails,
     LiveKitWebhook,
     AdminLiveKitTokens,
+    VoiceSessionOpen,
+    InCallCode,
+    InCallCodeVerify,
+    StepUp,
+    StepUpVerify,
+    OAuthToken,
+    OAuthIntrospect,
+    OAuthMetadata,
 }
 
 impl Route {
-    pub const ALL: [Route; 16] = [
+    pub const ALL: [Route; 24] = [
         Route::Health,
         Route::Jwks,
         Route::OpenApi,
@@ -41,11 +55,21 @@ impl Route {
         Route::ConnectionDetails,
         Route::LiveKitWebhook,
         Route::AdminLiveKitTokens,
+        Route::VoiceSessionOpen,
+        Route::InCallCode,
+        Route::InCallCodeVerify,
+        Route::StepUp,
+        Route::StepUpVerify,
+        Route::OAuthToken,
+        Route::OAuthIntrospect,
+        Route::OAuthMetadata,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Route::Health | Route::Jwks | Route::OpenApi | Route::Me => Method::GET,
+            Route::Health | Route::Jwks | Route::OpenApi | Route::Me | Route::OAuthMetadata => {
+                Method::GET
+            }
             _ => Method::POST,
         }
     }
@@ -68,7 +92,36 @@ impl Route {
             Route::ConnectionDetails => "/connection-details",
             Route::LiveKitWebhook => "/livekit/webhook",
             Route::AdminLiveKitTokens => "/admin/livekit-tokens",
+            Route::VoiceSessionOpen => "/voice-sessions",
+            Route::InCallCode => "/voice-sessions/{session_id}/otp",
+            Route::InCallCodeVerify => "/voice-sessions/{session_id}/otp/verify",
+            Route::StepUp => "/voice-sessions/{session_id}/step-up",
+            Route::StepUpVerify => "/voice-sessions/{session_id}/step-up/verify",
+            Route::OAuthToken => "/oauth/token",
+            Route::OAuthIntrospect => "/oauth/introspect",
+            Route::OAuthMetadata => "/.well-known/oauth-authorization-server",
         }
+    }
+
+    /// Matches a request path against this route's template; the value of
+    /// its `{session_id}` segment, if it has one.
+    pub fn capture(self, path: &str) -> Option<PathArgs> {
+        let mut args = PathArgs::default();
+        let mut got = path.split('/');
+        for want in self.path().split('/') {
+            let segment = got.next()?;
+            if want == "{session_id}" && !segment.is_empty() {
+                args.session_id = Some(segment.to_owned());
+            } else if want != segment {
+                return None;
+            }
+        }
+        got.next().is_none().then_some(args)
+    }
+
+    /// Answers errors the OAuth way (RFC 6749 §5.2), not as problem+json.
+    pub fn speaks_oauth(self) -> bool {
+        matches!(self, Route::OAuthToken | Route::OAuthIntrospect)
     }
 
     /// `METHOD /path`, as API Gateway names routes.

@@ -125,6 +125,14 @@ impl fmt::Debug for AuthSessionId {
 pub struct VoiceSessionId(String);
 
 impl VoiceSessionId {
+    /// A fresh id for a session not named after its room (agent-opened).
+    pub fn new_random() -> Self {
+        Self(format!(
+            "vs_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..16]
+        ))
+    }
+
     /// The id for the random part of a room name.
     pub fn from_random_part(hex16: &str) -> Result<Self, ParseError> {
         Self::parse(&format!("vs_{hex16}"))

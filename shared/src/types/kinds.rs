@@ -42,6 +42,10 @@ pub enum CodePurpose {
     Mfa,
     /// Proving a phone number belongs to the signed-in user.
     PhoneVerification,
+    /// The voice agent signing the caller in during a call, by spoken code.
+    InCall,
+    /// The caller confirming one described transaction during a call.
+    StepUp,
 }
 
 impl CodePurpose {
@@ -51,6 +55,8 @@ impl CodePurpose {
             CodePurpose::SignIn => "signin",
             CodePurpose::Mfa => "mfa",
             CodePurpose::PhoneVerification => "phone",
+            CodePurpose::InCall => "incall",
+            CodePurpose::StepUp => "stepup",
         }
     }
 }
@@ -102,6 +108,31 @@ impl VoiceStatus {
             "ended" => VoiceStatus::Ended,
             _ => return None,
         })
+    }
+}
+
+/// How a voice session's caller was identified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallerProof {
+    /// Signed in to the app, which asked for the connection details.
+    App,
+    /// Spoke their user id and the code texted to their verified number.
+    InCallCode,
+}
+
+impl CallerProof {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallerProof::App => "app",
+            CallerProof::InCallCode => "in_call_code",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [CallerProof::App, CallerProof::InCallCode]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 }
 

@@ -4,6 +4,7 @@
 //! `Email` or an `OtpCode` knows it is well formed. Types that carry secrets
 //! redact themselves in `Debug` so they cannot leak into a log line.
 
+mod agents;
 mod contact;
 mod credentials;
 mod ids;
@@ -12,10 +13,15 @@ mod livekit_text;
 mod names;
 pub mod text;
 
+pub use agents::{
+    Amount, ClientId, Currency, Payee, Resource, Scope, Scopes, Transaction, TransactionKind,
+};
 pub use contact::{Email, Phone, PhoneIndex};
 pub use credentials::{CodeMac, LoginPassword, NewPassword, OtpCode, PasswordHash, RefreshHash};
 pub use ids::{AuthSessionId, SourceIp, UserId, VoiceSessionId};
-pub use kinds::{AuthMethod, CodePurpose, Platform, RevocationReason, VoiceStatus, Window};
+pub use kinds::{
+    AuthMethod, CallerProof, CodePurpose, Platform, RevocationReason, VoiceStatus, Window,
+};
 pub use livekit_text::{AdminTokenTtl, TokenMetadata, TokenText};
 pub use names::FullName;
 

@@ -60,6 +60,8 @@ pub struct Challenge {
     /// phone) so that verification behaves exactly as for a real one; it can
     /// never succeed.
     pub decoy: bool,
+    /// Text kept with the code and bound into its MAC (a step-up's transaction).
+    pub remembered: Option<String>,
 }
 
 /// Outcome of reserving one verification attempt.
@@ -79,6 +81,7 @@ fn challenge_from(item: &Item) -> Result<Challenge, StoreError> {
         expires_at: require(get_n(item, "expires_at"), "otp", "expires_at")?,
         attempts: get_n(item, "attempts").unwrap_or(0),
         decoy: get_bool(item, "decoy").unwrap_or(false),
+        remembered: get_s(item, "remembered"),
     })
 }
 
@@ -101,6 +104,10 @@ impl Db {
             .item("status", s(Status::Pending.as_str()))
             .item("decoy", b(c.decoy))
             .item("ttl", ttl(c.expires_at, keep::CHALLENGE_SECONDS));
+        let req = match &c.remembered {
+            Some(text) => req.item("remembered", s(text)),
+            None => req,
+        };
         self.write_new(req).await.map(|_| ())
     }
 

@@ -4,8 +4,10 @@
 
 mod accounts;
 mod admin;
+mod agent_calls;
 mod auth_sessions;
 mod health;
+mod oauth;
 mod phone;
 mod sms_sign_in;
 mod voice;
@@ -15,7 +17,7 @@ use lambda_http::{Body, Request, Response};
 use crate::domain::auth_sessions::{authenticate, Authenticated};
 use crate::edge::error::ApiError;
 use crate::edge::request::{bearer_token, RequestMeta};
-use crate::edge::routes::Route;
+use crate::edge::routes::{PathArgs, Route};
 use crate::state::AppState;
 
 pub type HandlerResult = Result<Response<Body>, ApiError>;
@@ -23,6 +25,7 @@ pub type HandlerResult = Result<Response<Body>, ApiError>;
 pub async fn dispatch(
     state: &AppState,
     route: Route,
+    args: &PathArgs,
     meta: &RequestMeta,
     req: Request,
 ) -> HandlerResult {
@@ -43,6 +46,14 @@ pub async fn dispatch(
         Route::ConnectionDetails => voice::connection_details(state, meta, &req).await,
         Route::LiveKitWebhook => voice::webhook(state, &req).await,
         Route::AdminLiveKitTokens => admin::livekit_tokens(state, &req).await,
+        Route::VoiceSessionOpen => agent_calls::open(state, &req).await,
+        Route::InCallCode => agent_calls::request_code(state, args, meta, &req).await,
+        Route::InCallCodeVerify => agent_calls::verify_code(state, args, meta, &req).await,
+        Route::StepUp => agent_calls::request_step_up(state, args, meta, &req).await,
+        Route::StepUpVerify => agent_calls::verify_step_up(state, args, meta, &req).await,
+        Route::OAuthToken => oauth::token(state, &req).await,
+        Route::OAuthIntrospect => oauth::introspect(state, &req).await,
+        Route::OAuthMetadata => oauth::metadata(state, &req),
     }
 }
 

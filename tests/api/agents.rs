@@ -1,0 +1,624 @@
+//! The voice agent's side: client authentication, in-call sign-in by spoken
+//! code, transaction step-up, tool tokens by token exchange, introspection.
+//! Every SMS is read back from the emulator.
+
+use serde_json::{json, Value};
+use voicegate_tests::{
+    basic_auth, jwt_payload, path, race, tool_server_verify, Resp, TestApp, JANE, JOHN,
+    LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_SECRET, LOCAL_TOOL_SERVER,
+    LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET,
+};
+
+const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const VOICE_SESSION: &str = "urn:voicegate:token-type:voice-session";
+
+fn agent() -> String {
+    basic_auth(LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET)
+}
+
+fn tool_server() -> String {
+    basic_auth(LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET)
+}
+
+async fn agent_post(app: &TestApp, path: &str, body: Value) -> Resp {
+    app.post_with_headers(path, &[("authorization", &agent())], body)
+        .await
+}
+
+/// A session the agent opens for a caller who dialled in (LiveKit SIP).
+async fn open_phone_call(app: &TestApp) -> String {
+    let room = format!("sip-call-{}", uuid::Uuid::new_v4().simple());
+    let r = agent_post(
+        app,
+        path::VOICE_SESSIONS,
+        json!({"room_name": room, "participant_identity": "sip_caller"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json()["session_id"].as_str().unwrap().to_owned()
+}
+
+/// Signs `user_id` in to the session by the code texted to them.
+async fn sign_in(app: &TestApp, sid: &str, user_id: &str) -> Resp {
+    let r = agent_post(app, &path::in_call(sid, "otp"), json!({"user_id": user_id})).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = app.latest_code(user_id).await;
+    agent_post(app, &path::in_call(sid, "otp/verify"), json!({"otp": code})).await
+}
+
+async fn exchange(app: &TestApp, auth: &str, sid: &str, scope: Option<&str>) -> Resp {
+    let mut form = vec![
+        ("grant_type", EXCHANGE),
+        ("subject_token", sid),
+        ("subject_token_type", VOICE_SESSION),
+        ("resource", LOCAL_TOOL_SERVER),
+    ];
+    if let Some(s) = scope {
+        form.push(("scope", s));
+    }
+    app.post_form(path::OAUTH_TOKEN, Some(auth), &form).await
+}
+
+async fn introspect(app: &TestApp, auth: &str, token: &str) -> Value {
+    let r = app
+        .post_form(path::OAUTH_INTROSPECT, Some(auth), &[("token", token)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json()
+}
+
+fn transfer(amount: &str, payee: &str) -> Value {
+    json!({"type": "transfer", "amount": amount, "currency": "EUR", "payee": payee})
+}
+
+#[tokio::test]
+async fn a_caller_without_the_app_signs_in_by_speaking_their_id_and_code() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    // What speech-to-text hands the agent: "u zero zero one".
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "otp"),
+        json!({"user_id": "you zero zero one"}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = app.latest_code(JOHN.user_id).await;
+    let spoken: Vec<&str> = code
+        .chars()
+        .map(|c| {
+            [
+                "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+            ][c.to_digit(10).unwrap() as usize]
+        })
+        .collect();
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "otp/verify"),
+        json!({"otp": spoken.join(" ")}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let caller = r.json();
+    assert_eq!(caller["user_id"], JOHN.user_id);
+    assert_eq!(caller["full_name"], JOHN.full_name);
+    assert_eq!(caller["caller_proof"], "in_call_code");
+    assert!(caller.get("access_token").is_none() && caller.get("refresh_token").is_none());
+    let stored = app.voice_session(&sid).await;
+    assert_eq!(
+        stored.user_id.as_ref().map(|u| u.as_str()),
+        Some(JOHN.user_id)
+    );
+    // The code is spent: saying it again does nothing.
+    let again = agent_post(
+        &app,
+        &path::in_call(&sid, "otp/verify"),
+        json!({"otp": code}),
+    )
+    .await;
+    assert_eq!(again.status, 401, "{}", again.text);
+}
+
+#[tokio::test]
+async fn wrong_or_missing_client_credentials_learn_nothing() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    let wrong = [
+        None,
+        Some(basic_auth(LOCAL_AGENT_CLIENT_ID, "not-the-secret")),
+        Some(basic_auth("nobody", LOCAL_AGENT_CLIENT_SECRET)),
+        Some(format!("Bearer {}", app.access_token(&JOHN).await)),
+        Some("Basic !!!".to_owned()),
+    ];
+    for auth in &wrong {
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let r = app
+            .post_with_headers(
+                &path::in_call(&sid, "otp"),
+                &headers,
+                json!({"user_id": JOHN.user_id}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.problem_code().as_str()),
+            (401, "invalid_client"),
+            "{auth:?}"
+        );
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Basic realm="voicegate""#)
+        );
+        let r = app
+            .post_form(
+                path::OAUTH_TOKEN,
+                auth.as_deref(),
+                &[
+                    ("grant_type", EXCHANGE),
+                    ("subject_token", &sid),
+                    ("subject_token_type", VOICE_SESSION),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+        assert_eq!(r.json()["error"], "invalid_client");
+    }
+    assert!(app.sms_to_user(JOHN.user_id).await.is_empty());
+    // Two Authorization headers are none.
+    let (a, b) = (agent(), tool_server());
+    let r = app
+        .post_raw(
+            path::OAUTH_INTROSPECT,
+            Some("application/x-www-form-urlencoded"),
+            b"token=x".to_vec(),
+            &[("authorization", &a), ("authorization", &b)],
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_tool_token_names_the_caller_the_agent_and_the_call_and_a_tool_server_verifies_it() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    assert_eq!(sign_in(&app, &sid, JOHN.user_id).await.status, 200);
+    let r = exchange(&app, &agent(), &sid, Some("read")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let answer = r.json();
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(
+        answer["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
+    assert_eq!(answer["scope"], "read");
+    assert!(answer["expires_in"].as_i64().unwrap() <= 300);
+    let token = answer["access_token"].as_str().unwrap();
+    let claims = jwt_payload(token);
+    assert_eq!(claims["sub"], JOHN.user_id);
+    assert_eq!(claims["aud"], LOCAL_TOOL_SERVER);
+    assert_eq!(claims["act"]["sub"], LOCAL_AGENT_CLIENT_ID);
+    assert_eq!(claims["sid"], sid);
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 300);
+
+    let jwks = app.url(path::JWKS);
+    let verified = tool_server_verify(token, &jwks, LOCAL_TOOL_SERVER, "read")
+        .await
+        .unwrap();
+    assert_eq!(verified["sub"], JOHN.user_id);
+    for (why, result) in [
+        (
+            "another audience",
+            tool_server_verify(token, &jwks, "https://other.example/", "read").await,
+        ),
+        (
+            "a scope it lacks",
+            tool_server_verify(token, &jwks, LOCAL_TOOL_SERVER, "transact").await,
+        ),
+        (
+            "an app access token",
+            tool_server_verify(
+                &app.access_token(&JOHN).await,
+                &jwks,
+                LOCAL_TOOL_SERVER,
+                "read",
+            )
+            .await,
+        ),
+        (
+            "a tampered token",
+            tool_server_verify(&format!("{token}x"), &jwks, LOCAL_TOOL_SERVER, "read").await,
+        ),
+    ] {
+        assert!(result.is_err(), "the verifier accepted {why}");
+    }
+
+    let active = introspect(&app, &tool_server(), token).await;
+    assert_eq!(active["active"], true);
+    assert_eq!(active["sub"], JOHN.user_id);
+    // A read token stays introspectable; a client serving another audience learns nothing.
+    assert_eq!(
+        introspect(&app, &tool_server(), token).await["active"],
+        true
+    );
+
+    // Discovery names all of it.
+    let meta = app.get(path::OAUTH_METADATA, None).await.json();
+    assert_eq!(meta["issuer"], "voicegate");
+    assert!(meta["token_endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with(path::OAUTH_TOKEN));
+    assert!(meta["introspection_endpoint"]
+        .as_str()
+        .unwrap()
+        .ends_with(path::OAUTH_INTROSPECT));
+    assert_eq!(meta["grant_types_supported"], json!([EXCHANGE]));
+}
+
+#[tokio::test]
+async fn tokens_are_refused_wherever_they_are_not_the_right_one() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    sign_in(&app, &sid, JOHN.user_id).await;
+    let tool = exchange(&app, &agent(), &sid, Some("read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login = app.login_as(&JOHN).await;
+    let access = login["access_token"].as_str().unwrap();
+    let refresh = login["refresh_token"].as_str().unwrap();
+    let details = app
+        .post_auth(path::CONNECTION_DETAILS, access, json!({}))
+        .await
+        .json();
+    let livekit = details["participant_token"].as_str().unwrap();
+
+    // A tool token is no bearer for the app's routes.
+    assert_eq!(app.get(path::ME, Some(&tool)).await.status, 401);
+    assert_eq!(
+        app.post_auth(path::CONNECTION_DETAILS, &tool, json!({}))
+            .await
+            .status,
+        401
+    );
+    // Only a voice session id is a subject token.
+    for subject in [
+        access,
+        refresh,
+        livekit,
+        tool.as_str(),
+        "vs_0000000000000000",
+    ] {
+        let r = exchange(&app, &agent(), subject, Some("read")).await;
+        assert_eq!(
+            (r.status, r.json()["error"].clone()),
+            (400, json!("invalid_grant")),
+            "{subject}"
+        );
+    }
+    // Only a tool token is ever active.
+    for token in [access, refresh, livekit, LOCAL_LIVEKIT_SECRET] {
+        assert_eq!(
+            introspect(&app, &tool_server(), token).await,
+            json!({"active": false})
+        );
+    }
+    // The agent itself may introspect its audience's tokens; a wrong secret may not.
+    assert_eq!(introspect(&app, &agent(), &tool).await["active"], true);
+    let r = app
+        .post_form(
+            path::OAUTH_INTROSPECT,
+            Some(&basic_auth(LOCAL_TOOL_SERVER_CLIENT_ID, "guess")),
+            &[("token", &tool)],
+        )
+        .await;
+    assert_eq!(r.status, 401);
+}
+
+#[tokio::test]
+async fn scopes_stay_within_the_callers_permissions_and_the_clients_allowance() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    // Jane may only read.
+    assert_eq!(sign_in(&app, &sid, JANE.user_id).await.status, 200);
+    for scope in [
+        "configure",
+        "read configure",
+        "admin",
+        "read  configure",
+        "",
+    ] {
+        let r = exchange(&app, &agent(), &sid, Some(scope)).await;
+        assert_eq!(
+            (r.status, r.json()["error"].clone()),
+            (400, json!("invalid_scope")),
+            "{scope:?}"
+        );
+    }
+    let r = exchange(&app, &agent(), &sid, None).await;
+    assert_eq!(r.json()["scope"], "read", "{}", r.text);
+    // Tool servers the client is not allowed, or malformed ones.
+    for resource in [
+        "https://evil.example/",
+        "https://mcp.bank.example",
+        "mcp.bank.example",
+        "https://mcp.bank.example/#x",
+    ] {
+        let r = app
+            .post_form(
+                path::OAUTH_TOKEN,
+                Some(&agent()),
+                &[
+                    ("grant_type", EXCHANGE),
+                    ("subject_token", &sid),
+                    ("subject_token_type", VOICE_SESSION),
+                    ("resource", resource),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.json()["error"].clone()),
+            (400, json!("invalid_target")),
+            "{resource}"
+        );
+    }
+    // A tool server's own credentials cannot act in calls.
+    let r = exchange(&app, &tool_server(), &sid, Some("read")).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text);
+    // Other grant types, repeated fields and credentials in the body are refused.
+    let r = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&agent()),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(r.json()["error"], "unsupported_grant_type");
+    let r = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&agent()),
+            &[("grant_type", EXCHANGE), ("grant_type", EXCHANGE)],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, json!("invalid_request"))
+    );
+    let r = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&agent()),
+            &[
+                ("grant_type", EXCHANGE),
+                ("client_secret", LOCAL_AGENT_CLIENT_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(r.json()["error"], "invalid_request");
+    assert!(!r.text.contains(LOCAL_AGENT_CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn a_code_confirms_exactly_one_transaction_once() {
+    let app = std::sync::Arc::new(TestApp::start().await);
+    let sid = open_phone_call(&app).await;
+    sign_in(&app, &sid, JOHN.user_id).await;
+    // No transact without a confirmed transaction.
+    let r = exchange(&app, &agent(), &sid, Some("transact")).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text);
+
+    let txn = transfer("250", "ACME Ltd");
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "step-up"),
+        json!({"transaction": txn}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let sms = app.sms_to_user(JOHN.user_id).await;
+    let text = sms.last().unwrap();
+    assert!(text.contains("250.00 EUR to ACME Ltd"), "{text}");
+    let code = app.latest_code(JOHN.user_id).await;
+    // The same code, named for another amount or payee, confirms nothing.
+    for other in [transfer("251", "ACME Ltd"), transfer("250", "ACME Ltd.")] {
+        let r = agent_post(
+            &app,
+            &path::in_call(&sid, "step-up/verify"),
+            json!({"otp": code, "transaction": other}),
+        )
+        .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "step-up/verify"),
+        json!({"otp": code, "transaction": transfer("250.00", "ACME  Ltd")}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["transaction"]["amount"], "250.00");
+
+    // Twenty parallel exchanges: the confirmation makes one transact token.
+    let auth = agent();
+    let answers = race(20, |_| {
+        let (app, sid, auth) = (app.clone(), sid.clone(), auth.clone());
+        async move { exchange(&app, &auth, &sid, Some("read transact")).await }
+    })
+    .await;
+    let winners: Vec<&Resp> = answers.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        winners.len(),
+        1,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let token = winners[0].json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let details = &jwt_payload(&token)["authorization_details"][0];
+    assert_eq!(details["type"], "voicegate_transaction");
+    assert_eq!(
+        details["transaction"],
+        json!({"type": "transfer", "amount": "250.00", "currency": "EUR", "payee": "ACME Ltd"})
+    );
+    let verified =
+        tool_server_verify(&token, &app.url(path::JWKS), LOCAL_TOOL_SERVER, "transact").await;
+    assert!(verified.is_ok(), "{verified:?}");
+
+    // Twenty parallel introspections of the transact token: one is active.
+    let ts = tool_server();
+    let checks = race(20, |_| {
+        let (app, ts, token) = (app.clone(), ts.clone(), token.clone());
+        async move { introspect(&app, &ts, &token).await["active"] == true }
+    })
+    .await;
+    assert_eq!(checks.iter().filter(|a| **a).count(), 1);
+}
+
+#[tokio::test]
+async fn twenty_parallel_verifications_of_one_spoken_code_bind_once() {
+    let app = std::sync::Arc::new(TestApp::start().await);
+    let sid = open_phone_call(&app).await;
+    agent_post(
+        &app,
+        &path::in_call(&sid, "otp"),
+        json!({"user_id": JOHN.user_id}),
+    )
+    .await;
+    let code = app.latest_code(JOHN.user_id).await;
+    let auth = agent();
+    let answers = race(20, |_| {
+        let (app, sid, auth, code) = (app.clone(), sid.clone(), auth.clone(), code.clone());
+        async move {
+            app.post_with_headers(
+                &path::in_call(&sid, "otp/verify"),
+                &[("authorization", &auth)],
+                json!({"otp": code}),
+            )
+            .await
+            .status
+        }
+    })
+    .await;
+    assert_eq!(
+        answers.iter().filter(|s| **s == 200).count(),
+        1,
+        "{answers:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_app_session_accepts_only_its_own_user_in_the_call() {
+    let app = TestApp::start().await;
+    let access = app.access_token(&JOHN).await;
+    let details = app
+        .post_auth(path::CONNECTION_DETAILS, &access, json!({}))
+        .await
+        .json();
+    let sid = details["session_id"].as_str().unwrap();
+    // The app user is already the caller: tool tokens need no spoken code.
+    assert_eq!(
+        exchange(&app, &agent(), sid, Some("read")).await.status,
+        200
+    );
+    // Someone in the call claiming to be Jane gets the same answer, and Jane no SMS.
+    let r = agent_post(
+        &app,
+        &path::in_call(sid, "otp"),
+        json!({"user_id": JANE.user_id}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert!(app.sms_to_user(JANE.user_id).await.is_empty());
+    let r = agent_post(
+        &app,
+        &path::in_call(sid, "otp/verify"),
+        json!({"otp": "123456"}),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(
+        app.voice_session(sid).await.user_id.unwrap().as_str(),
+        JOHN.user_id
+    );
+    // Logging out of the app ends what the agent may do in that call.
+    let tool = exchange(&app, &agent(), sid, Some("read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.post_auth(path::LOGOUT, &access, json!({})).await.status,
+        204
+    );
+    assert_eq!(
+        introspect(&app, &tool_server(), &tool).await["active"],
+        false
+    );
+    assert_eq!(
+        exchange(&app, &agent(), sid, Some("read")).await.json()["error"],
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn the_caller_leaving_ends_the_session_for_every_agent_route() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    sign_in(&app, &sid, JOHN.user_id).await;
+    let tool = exchange(&app, &agent(), &sid, Some("read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let room = app.voice_session(&sid).await.room_name;
+    // The agent leaving changes nothing; the caller leaving ends it.
+    for (id, identity) in [("EV_agent", "agent-AJ_1"), ("EV_caller", "sip_caller")] {
+        let body =
+            json!({"event": "participant_left", "id": id, "room": {"sid": "RM_x", "name": room},
+                          "participant": {"sid": "PA_x", "identity": identity}})
+            .to_string();
+        let auth = voicegate_tests::livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await;
+        let r = app
+            .post_raw(
+                path::LIVEKIT_WEBHOOK,
+                Some("application/webhook+json"),
+                body.into_bytes(),
+                &[("authorization", &auth)],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let ended = app.voice_session(&sid).await.status == voicegate::types::VoiceStatus::Ended;
+        assert_eq!(ended, identity == "sip_caller", "{identity}");
+    }
+    assert_eq!(
+        introspect(&app, &tool_server(), &tool).await["active"],
+        false
+    );
+    assert_eq!(
+        exchange(&app, &agent(), &sid, Some("read")).await.json()["error"],
+        "invalid_grant"
+    );
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "otp"),
+        json!({"user_id": JOHN.user_id}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (409, "voice_session_ended")
+    );
+    // Foreign or made-up sessions are simply not found.
+    let r = agent_post(
+        &app,
+        &path::in_call("vs_0123456789abcdef", "otp"),
+        json!({"user_id": JOHN.user_id}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.problem_code().as_str()),
+        (404, "voice_session_not_found")
+    );
+}
