@@ -104,17 +104,22 @@ pub async fn session_for(
     if !ours {
         return Err(Error::VoiceSessionNotFound);
     }
-    let now = state.now();
-    if !session.is_live(now) {
+    if !still_live(state, &session, state.now()).await? {
         return Err(Error::VoiceSessionEnded);
     }
-    if let Some(sid) = &session.auth_session_id {
-        let live = state.db.session(sid).await?.is_some_and(|s| s.is_live(now));
-        if !live {
-            return Err(Error::VoiceSessionEnded);
-        }
-    }
     Ok(session)
+}
+
+/// Whether anything may still happen in the session: it has not ended or
+/// expired, and the app sign-in behind it (if any) has not been revoked.
+pub async fn still_live(state: &AppState, session: &VoiceSession, now: i64) -> Result<bool> {
+    if !session.is_live(now) {
+        return Ok(false);
+    }
+    let Some(sid) = &session.auth_session_id else {
+        return Ok(true);
+    };
+    Ok(state.db.session(sid).await?.is_some_and(|s| s.is_live(now)))
 }
 
 /// Opens a voice session for a caller already in `room_name` (for example

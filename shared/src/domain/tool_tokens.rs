@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::adapters::secrets::AgentClient;
 use crate::clock::UnixTime;
 use crate::domain::access_tokens::{self, LEEWAY_SECONDS};
-use crate::domain::agent_calls::session_for;
+use crate::domain::agent_calls::{session_for, still_live};
 use crate::domain::audit::{self, Outcome};
 use crate::domain::error::{Error, Result};
 use crate::state::AppState;
@@ -319,13 +319,10 @@ async fn active_claims(
     let Some(session) = state.db.voice_session(&session_id).await? else {
         return Ok(None);
     };
-    if !session.is_live(now) || session.user_id.as_ref().map(UserId::as_str) != Some(&claims.sub) {
+    if session.user_id.as_ref().map(UserId::as_str) != Some(&claims.sub)
+        || !still_live(state, &session, now).await?
+    {
         return Ok(None);
-    }
-    if let Some(sid) = &session.auth_session_id {
-        if !state.db.session(sid).await?.is_some_and(|s| s.is_live(now)) {
-            return Ok(None);
-        }
     }
     Ok(Some(claims))
 }

@@ -7,8 +7,9 @@ use std::fmt;
 use const_format::formatcp;
 use serde::{Deserialize, Serialize};
 
+use super::names::display_text;
 use super::text;
-use super::{text_rule, ParseError, HIDDEN_RULE};
+use super::ParseError;
 
 /// An agent client's id: 1 to [`ClientId::MAX_CHARS`] of `a-z 0-9 - _ .`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -337,19 +338,7 @@ impl Payee {
     const LENGTH_RULE: &str = formatcp!("must be 1 to {} characters", Payee::MAX_CHARS);
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        if input.chars().any(text::is_hidden) {
-            return Err(ParseError(HIDDEN_RULE));
-        }
-        let s = text::nfkc(input)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let n = s.chars().count();
-        if n == 0 || n > Self::MAX_CHARS {
-            return Err(ParseError(Self::LENGTH_RULE));
-        }
-        text::check(&s, &[]).map_err(text_rule)?;
-        Ok(Self(s))
+        display_text(input, Self::MAX_CHARS, Self::LENGTH_RULE).map(Self)
     }
 }
 

@@ -6,6 +6,30 @@ use serde::{Deserialize, Serialize};
 use super::text;
 use super::{text_rule, ParseError, HIDDEN_RULE};
 
+/// Text a person will read or hear (a name, a payee): refused if it has
+/// invisible or format characters, then NFKC, trimmed, inner whitespace
+/// collapsed to single spaces, 1 to `max_chars` characters (else
+/// `length_rule`), no word mixing scripts.
+pub(crate) fn display_text(
+    input: &str,
+    max_chars: usize,
+    length_rule: &'static str,
+) -> Result<String, ParseError> {
+    if input.chars().any(text::is_hidden) {
+        return Err(ParseError(HIDDEN_RULE));
+    }
+    let s = text::nfkc(input)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let n = s.chars().count();
+    if n == 0 || n > max_chars {
+        return Err(ParseError(length_rule));
+    }
+    text::check(&s, &[]).map_err(text_rule)?;
+    Ok(s)
+}
+
 /// A person's display name as the voice agent will read it: NFKC, trimmed,
 /// inner whitespace collapsed to single spaces, 1 to [`FullName::MAX_CHARS`] characters, no
 /// invisible or format characters, no word mixing scripts.
@@ -18,19 +42,7 @@ impl FullName {
     const LENGTH_RULE: &str = formatcp!("must be 1 to {} characters", FullName::MAX_CHARS);
 
     pub fn parse(input: &str) -> Result<Self, ParseError> {
-        if input.chars().any(text::is_hidden) {
-            return Err(ParseError(HIDDEN_RULE));
-        }
-        let s = text::nfkc(input)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let n = s.chars().count();
-        if n == 0 || n > Self::MAX_CHARS {
-            return Err(ParseError(Self::LENGTH_RULE));
-        }
-        text::check(&s, &[]).map_err(text_rule)?;
-        Ok(Self(s))
+        display_text(input, Self::MAX_CHARS, Self::LENGTH_RULE).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

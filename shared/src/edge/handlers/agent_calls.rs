@@ -5,6 +5,7 @@
 
 use http::StatusCode;
 use lambda_http::Request;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,6 +30,17 @@ fn session_id(args: &PathArgs) -> Result<VoiceSessionId, ApiError> {
         .as_deref()
         .and_then(|s| VoiceSessionId::parse(s).ok())
         .ok_or(ApiError::Domain(DomainError::VoiceSessionNotFound))
+}
+
+/// What every route under `/voice-sessions/{session_id}` reads first: the
+/// client, the session named in the path, and the typed body.
+async fn in_call<T: DeserializeOwned>(
+    state: &AppState,
+    args: &PathArgs,
+    req: &Request,
+) -> Result<(Client, VoiceSessionId, T), ApiError> {
+    let client = client(state, req).await?;
+    Ok((client, session_id(args)?, json_body(req)?))
 }
 
 #[derive(Deserialize)]
@@ -64,9 +76,7 @@ pub async fn request_code(
     meta: &RequestMeta,
     req: &Request,
 ) -> HandlerResult {
-    let client = client(state, req).await?;
-    let sid = session_id(args)?;
-    let body: CodeBody = json_body(req)?;
+    let (client, sid, body): (_, _, CodeBody) = in_call(state, args, req).await?;
     agent_calls::request_sign_in_code(state, &client, &sid, &body.user_id, &meta.source_ip).await?;
     Ok(code_sent(state))
 }
@@ -82,9 +92,7 @@ pub async fn verify_code(
     meta: &RequestMeta,
     req: &Request,
 ) -> HandlerResult {
-    let client = client(state, req).await?;
-    let sid = session_id(args)?;
-    let body: VerifyBody = json_body(req)?;
+    let (client, sid, body): (_, _, VerifyBody) = in_call(state, args, req).await?;
     let caller =
         agent_calls::verify_sign_in_code(state, &client, &sid, &body.otp, &meta.source_ip).await?;
     Ok(no_store_json(StatusCode::OK, &caller))
@@ -101,9 +109,7 @@ pub async fn request_step_up(
     meta: &RequestMeta,
     req: &Request,
 ) -> HandlerResult {
-    let client = client(state, req).await?;
-    let sid = session_id(args)?;
-    let body: StepUpBody = json_body(req)?;
+    let (client, sid, body): (_, _, StepUpBody) = in_call(state, args, req).await?;
     agent_calls::request_step_up(state, &client, &sid, &body.transaction, &meta.source_ip).await?;
     Ok(code_sent(state))
 }
@@ -121,9 +127,7 @@ pub async fn verify_step_up(
     meta: &RequestMeta,
     req: &Request,
 ) -> HandlerResult {
-    let client = client(state, req).await?;
-    let sid = session_id(args)?;
-    let body: StepUpVerifyBody = json_body(req)?;
+    let (client, sid, body): (_, _, StepUpVerifyBody) = in_call(state, args, req).await?;
     let confirmed = agent_calls::verify_step_up(
         state,
         &client,
