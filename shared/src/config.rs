@@ -115,6 +115,25 @@ pub struct Config {
     pub limits: Limits,
 }
 
+/// RFC 8414's rule for an issuer identifier, which also suits a base URL.
+fn is_base_url(raw: &str) -> bool {
+    let (loopback, rest) = match raw.split_once("://") {
+        Some(("https", rest)) => (false, rest),
+        Some(("http", rest)) => (true, rest),
+        _ => return false,
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let host_ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    let loopback_ok = !loopback || host == "localhost" || host == "127.0.0.1";
+    host_ok
+        && loopback_ok
+        && !rest.contains(['?', '#', '@'])
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Reads typed values from an [`Env`], naming the variable in every error.
 struct Reader<'a>(&'a dyn Env);
 
@@ -184,6 +203,23 @@ impl Reader<'_> {
             Some("true") => Ok(true),
             Some("false") => Ok(false),
             Some(_) => Err(ConfigError::Invalid(key, "expected true or false".into())),
+        }
+    }
+
+    /// A base URL the API is reached at: `https://host[/path]`, no query or
+    /// fragment, trailing slash dropped (`http` only for loopback hosts, as
+    /// on the local stage).
+    fn base_url(&self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        let Some(raw) = self.0.get(key).filter(|v| !v.is_empty()) else {
+            return Ok(None);
+        };
+        if is_base_url(&raw) {
+            Ok(Some(raw.trim_end_matches('/').to_owned()))
+        } else {
+            Err(ConfigError::Invalid(
+                key,
+                "expected https://host[/path] without query or fragment".into(),
+            ))
         }
     }
 
@@ -264,15 +300,18 @@ impl Config {
                 "must be at least AWS_ATTEMPT_TIMEOUT_MS".into(),
             ));
         }
+        // An issuer that looks like a URL must be one RFC 8414 accepts: the
+        // discovery document then names it and serves endpoints under it.
+        let token_issuer = r.text("TOKEN_ISSUER", "voicegate");
+        if token_issuer.contains("://") {
+            r.base_url("TOKEN_ISSUER")?;
+        }
         Ok(Self {
             table_name: r.required("TABLE_NAME")?,
             app_secret_id: r.required("APP_SECRET_ID")?,
             livekit_secret_id: r.required("LIVEKIT_SECRET_ID")?,
             agent_clients_secret_id: env.get("AGENT_CLIENTS_SECRET_ID").filter(|s| !s.is_empty()),
-            public_base_url: env
-                .get("PUBLIC_BASE_URL")
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .filter(|u| !u.is_empty()),
+            public_base_url: r.base_url("PUBLIC_BASE_URL")?,
             secrets_cache_ttl: r.seconds(
                 "SECRETS_CACHE_SECONDS",
                 300,
@@ -280,7 +319,7 @@ impl Config {
                 Self::MAX_SECRETS_CACHE.as_secs() as i64,
             )?,
             livekit_url: r.required("LIVEKIT_URL")?,
-            token_issuer: r.text("TOKEN_ISSUER", "voicegate"),
+            token_issuer,
             token_audience: r.text("TOKEN_AUDIENCE", "voicegate-api"),
             access_token_ttl: r.seconds("ACCESS_TOKEN_TTL_SECONDS", 900, 60, DAY)?,
             refresh_token_ttl: r.seconds("REFRESH_TOKEN_TTL_SECONDS", 30 * DAY, HOUR, 365 * DAY)?,
@@ -321,6 +360,45 @@ mod tests {
             m.insert(k.to_string(), v.to_string());
         }
         m
+    }
+
+    #[test]
+    fn issuer_and_base_urls_must_be_https_urls_when_they_are_urls() {
+        for good in [
+            "https://auth.bank.example",
+            "https://auth.bank.example/",
+            "https://abc.execute-api.eu-west-1.amazonaws.com/prod",
+            "http://127.0.0.1:3000",
+        ] {
+            let c = Config::from_env(&env(&[("TOKEN_ISSUER", good), ("PUBLIC_BASE_URL", good)]))
+                .unwrap();
+            assert_eq!(
+                c.public_base_url.as_deref(),
+                Some(good.trim_end_matches('/'))
+            );
+            assert_eq!(c.token_issuer, good);
+        }
+        for bad in [
+            "http://auth.bank.example",
+            "https://auth.bank.example/?x=1",
+            "https://auth.bank.example/#f",
+            "https://user@auth.bank.example",
+            "https://",
+            "ftp://auth.bank.example",
+            "https://auth bank.example",
+        ] {
+            for key in ["TOKEN_ISSUER", "PUBLIC_BASE_URL"] {
+                assert!(
+                    matches!(
+                        Config::from_env(&env(&[(key, bad)])),
+                        Err(ConfigError::Invalid(k, _)) if k == key
+                    ),
+                    "{key}={bad}"
+                );
+            }
+        }
+        // A plain name is still an issuer (the default), just not a URL.
+        assert!(Config::from_env(&env(&[("TOKEN_ISSUER", "voicegate-prod")])).is_ok());
     }
 
     #[test]

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 use voicegate_tests::{
-    basic_auth, jwt_payload, path, race, tool_server_verify, Resp, TestApp, JANE, JOHN,
-    LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_SECRET, LOCAL_TOOL_SERVER,
+    basic_auth, jwt_payload, path, race, spoken, Resp, TestApp, JANE, JOHN, LOCAL_AGENT_CLIENT_ID,
+    LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_SECRET, LOCAL_TOOL_SERVER,
     LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET,
 };
 
@@ -84,18 +84,10 @@ async fn a_caller_without_the_app_signs_in_by_speaking_their_id_and_code() {
     .await;
     assert_eq!(r.status, 202, "{}", r.text);
     let code = app.latest_code(JOHN.user_id).await;
-    let spoken: Vec<&str> = code
-        .chars()
-        .map(|c| {
-            [
-                "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-            ][c.to_digit(10).unwrap() as usize]
-        })
-        .collect();
     let r = agent_post(
         &app,
         &path::in_call(&sid, "otp/verify"),
-        json!({"otp": spoken.join(" ")}),
+        json!({"otp": spoken(&code)}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -202,32 +194,42 @@ async fn a_tool_token_names_the_caller_the_agent_and_the_call_and_a_tool_server_
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 300);
 
     let jwks = app.url(path::JWKS);
-    let verified = tool_server_verify(token, &jwks, LOCAL_TOOL_SERVER, "read")
+    let verified = app
+        .tool_server_verify(token, LOCAL_TOOL_SERVER, "read")
         .await
         .unwrap();
     assert_eq!(verified["sub"], JOHN.user_id);
     for (why, result) in [
         (
             "another audience",
-            tool_server_verify(token, &jwks, "https://other.example/", "read").await,
+            app.tool_server_verify(token, "https://other.example/", "read")
+                .await,
         ),
         (
             "a scope it lacks",
-            tool_server_verify(token, &jwks, LOCAL_TOOL_SERVER, "transact").await,
+            app.tool_server_verify(token, LOCAL_TOOL_SERVER, "transact")
+                .await,
         ),
         (
             "an app access token",
-            tool_server_verify(
-                &app.access_token(&JOHN).await,
+            app.tool_server_verify(&app.access_token(&JOHN).await, LOCAL_TOOL_SERVER, "read")
+                .await,
+        ),
+        (
+            "a tampered token",
+            app.tool_server_verify(&format!("{token}x"), LOCAL_TOOL_SERVER, "read")
+                .await,
+        ),
+        (
+            "another issuer",
+            voicegate_tests::tool_server_verify(
+                token,
                 &jwks,
+                "https://other-issuer.example",
                 LOCAL_TOOL_SERVER,
                 "read",
             )
             .await,
-        ),
-        (
-            "a tampered token",
-            tool_server_verify(&format!("{token}x"), &jwks, LOCAL_TOOL_SERVER, "read").await,
         ),
     ] {
         assert!(result.is_err(), "the verifier accepted {why}");
@@ -236,7 +238,7 @@ async fn a_tool_token_names_the_caller_the_agent_and_the_call_and_a_tool_server_
     let active = introspect(&app, &tool_server(), token).await;
     assert_eq!(active["active"], true);
     assert_eq!(active["sub"], JOHN.user_id);
-    // A read token stays introspectable; a client serving another audience learns nothing.
+    // A read token stays introspectable.
     assert_eq!(
         introspect(&app, &tool_server(), token).await["active"],
         true
@@ -464,8 +466,9 @@ async fn a_code_confirms_exactly_one_transaction_once() {
         details["transaction"],
         json!({"type": "transfer", "amount": "250.00", "currency": "EUR", "payee": "ACME Ltd"})
     );
-    let verified =
-        tool_server_verify(&token, &app.url(path::JWKS), LOCAL_TOOL_SERVER, "transact").await;
+    let verified = app
+        .tool_server_verify(&token, LOCAL_TOOL_SERVER, "transact")
+        .await;
     assert!(verified.is_ok(), "{verified:?}");
 
     // Twenty parallel introspections of the transact token: one is active.
@@ -579,15 +582,7 @@ async fn the_caller_leaving_ends_the_session_for_every_agent_route() {
             json!({"event": "participant_left", "id": id, "room": {"sid": "RM_x", "name": room},
                           "participant": {"sid": "PA_x", "identity": identity}})
             .to_string();
-        let auth = voicegate_tests::livekit_webhook_auth(&body, LOCAL_LIVEKIT_SECRET, 300).await;
-        let r = app
-            .post_raw(
-                path::LIVEKIT_WEBHOOK,
-                Some("application/webhook+json"),
-                body.into_bytes(),
-                &[("authorization", &auth)],
-            )
-            .await;
+        let r = app.post_webhook(&body).await;
         assert_eq!(r.status, 200, "{}", r.text);
         let ended = app.voice_session(&sid).await.status == voicegate::types::VoiceStatus::Ended;
         assert_eq!(ended, identity == "sip_caller", "{identity}");
@@ -621,4 +616,285 @@ async fn the_caller_leaving_ends_the_session_for_every_agent_route() {
         (r.status, r.problem_code().as_str()),
         (404, "voice_session_not_found")
     );
+}
+
+/// A second tool server with its own audience: the agent may serve both,
+/// each tool server sees only its own tokens.
+const CARDS_TOOL_SERVER: &str = "https://mcp.cards.example/";
+const CARDS_CLIENT_ID: &str = "mcp-cards";
+const CARDS_CLIENT_SECRET: &str = "cards-tool-server-secret";
+
+/// Adds the cards tool server to this app's agent clients (as an operator
+/// edits the secret) and returns an instance that has not cached the old list.
+async fn with_cards_tool_server(app: &TestApp) -> TestApp {
+    use voicegate::adapters::secrets::client_secret_hash;
+    let id = app.state.config.agent_clients_secret_id.clone().unwrap();
+    let mut clients = voicegate_local::local_agent_clients();
+    let list = clients["clients"].as_array_mut().unwrap();
+    list[0]["audiences"]
+        .as_array_mut()
+        .unwrap()
+        .push(CARDS_TOOL_SERVER.into());
+    list.push(json!({
+        "client_id": CARDS_CLIENT_ID,
+        "secret_sha256": voicegate::types::hex(&client_secret_hash(CARDS_CLIENT_SECRET)),
+        "audiences": [CARDS_TOOL_SERVER],
+    }));
+    app.secrets_manager()
+        .await
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(clients.to_string())
+        .send()
+        .await
+        .unwrap();
+    app.cold_instance().await
+}
+
+#[tokio::test]
+async fn nothing_from_one_call_or_one_tool_server_serves_another() {
+    let app = with_cards_tool_server(&TestApp::start().await).await;
+    let (call_a, call_b) = (open_phone_call(&app).await, open_phone_call(&app).await);
+    let cards = basic_auth(CARDS_CLIENT_ID, CARDS_CLIENT_SECRET);
+
+    // A code texted for call A, spoken in call B (waiting for Jane's), binds no one there.
+    for (sid, user) in [(&call_a, JOHN.user_id), (&call_b, JANE.user_id)] {
+        let r = agent_post(&app, &path::in_call(sid, "otp"), json!({"user_id": user})).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    let johns_code = app.latest_code(JOHN.user_id).await;
+    let r = agent_post(
+        &app,
+        &path::in_call(&call_b, "otp/verify"),
+        json!({"otp": johns_code}),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(app.voice_session(&call_b).await.user_id.is_none());
+    let r = agent_post(
+        &app,
+        &path::in_call(&call_a, "otp/verify"),
+        json!({"otp": johns_code}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // John, a minute later, in call B too.
+    app.clock.advance(60);
+    assert_eq!(sign_in(&app, &call_b, JOHN.user_id).await.status, 200);
+
+    // A transaction confirmed in call A authorises nothing in call B.
+    let txn = transfer("40", "Corner Shop");
+    app.clock.advance(60);
+    let r = agent_post(
+        &app,
+        &path::in_call(&call_a, "step-up"),
+        json!({"transaction": txn}),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = app.latest_code(JOHN.user_id).await;
+    let r = agent_post(
+        &app,
+        &path::in_call(&call_b, "step-up/verify"),
+        json!({"otp": code, "transaction": txn}),
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = agent_post(
+        &app,
+        &path::in_call(&call_a, "step-up/verify"),
+        json!({"otp": code, "transaction": txn}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = exchange(&app, &agent(), &call_b, Some("transact")).await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text);
+
+    // Each tool server sees only tokens minted for its own audience.
+    let bank_token = exchange(&app, &agent(), &call_a, Some("read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&agent()),
+            &[
+                ("grant_type", EXCHANGE),
+                ("subject_token", &call_b),
+                ("subject_token_type", VOICE_SESSION),
+                ("resource", CARDS_TOOL_SERVER),
+                ("scope", "read"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let cards_token = r.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(jwt_payload(&cards_token)["aud"], CARDS_TOOL_SERVER);
+    assert_eq!(jwt_payload(&cards_token)["sid"], call_b.as_str());
+    assert_eq!(
+        introspect(&app, &cards, &bank_token).await,
+        json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&app, &tool_server(), &cards_token).await,
+        json!({"active": false})
+    );
+    assert_eq!(introspect(&app, &cards, &cards_token).await["active"], true);
+    assert!(app
+        .tool_server_verify(&cards_token, LOCAL_TOOL_SERVER, "read")
+        .await
+        .is_err());
+    // A tool server's credentials mint nothing, not even for its own audience.
+    let r = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&cards),
+            &[
+                ("grant_type", EXCHANGE),
+                ("subject_token", &call_b),
+                ("subject_token_type", VOICE_SESSION),
+                ("resource", CARDS_TOOL_SERVER),
+            ],
+        )
+        .await;
+    assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text);
+
+    // Ending call A ends its tokens, and only its tokens.
+    let room = app.voice_session(&call_a).await.room_name;
+    let body =
+        json!({"event": "room_finished", "id": "EV_end_a", "room": {"sid": "RM_a", "name": room}})
+            .to_string();
+    let r = app.post_webhook(&body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        introspect(&app, &tool_server(), &bank_token).await["active"],
+        false
+    );
+    let still = introspect(&app, &cards, &cards_token).await;
+    assert_eq!(still["active"], true, "{still}");
+}
+
+/// RFC 8414: with an https issuer, discovery names it and serves the
+/// endpoints under it, and every token (app and tool) carries it.
+#[tokio::test]
+async fn an_https_issuer_is_what_discovery_and_every_token_name() {
+    const ISSUER: &str = "https://auth.bank.example";
+    let app = TestApp::builder().env("TOKEN_ISSUER", ISSUER).start().await;
+    let meta = app.get(path::OAUTH_METADATA, None).await.json();
+    assert_eq!(meta["issuer"], ISSUER);
+    for (field, route) in [
+        ("token_endpoint", path::OAUTH_TOKEN),
+        ("introspection_endpoint", path::OAUTH_INTROSPECT),
+        ("jwks_uri", path::JWKS),
+    ] {
+        assert_eq!(meta[field], format!("{ISSUER}{route}"), "{field}");
+    }
+    assert_eq!(jwt_payload(&app.access_token(&JOHN).await)["iss"], ISSUER);
+    let sid = open_phone_call(&app).await;
+    sign_in(&app, &sid, JOHN.user_id).await;
+    let token = exchange(&app, &agent(), &sid, Some("read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(jwt_payload(&token)["iss"], ISSUER);
+    let verified = app
+        .tool_server_verify(&token, LOCAL_TOOL_SERVER, "read")
+        .await;
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn a_room_gets_one_session_and_never_one_posing_as_an_app_caller() {
+    let app = std::sync::Arc::new(TestApp::start().await);
+    // Twenty agents racing to open the same room: one session.
+    let auth = agent();
+    let answers = race(20, |_| {
+        let (app, auth) = (app.clone(), auth.clone());
+        async move {
+            let r = app
+                .post_with_headers(
+                    path::VOICE_SESSIONS,
+                    &[("authorization", &auth)],
+                    json!({"room_name": "sip-race-room", "participant_identity": "sip_caller"}),
+                )
+                .await;
+            let code = if r.status == 201 {
+                String::new()
+            } else {
+                r.problem_code()
+            };
+            (r.status, code)
+        }
+    })
+    .await;
+    assert_eq!(answers.iter().filter(|(s, _)| *s == 201).count(), 1);
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.0 == 201 || *a == (409, "room_taken".to_owned())),
+        "{answers:?}"
+    );
+    // An app room (named for its session) is not the agent's to open, and
+    // no opened session may name its caller as an app caller.
+    let details = app
+        .post_auth(
+            path::CONNECTION_DETAILS,
+            &app.access_token(&JOHN).await,
+            json!({}),
+        )
+        .await
+        .json();
+    let r = agent_post(
+        &app,
+        path::VOICE_SESSIONS,
+        json!({"room_name": details["room_name"], "participant_identity": "sip_caller"}),
+    )
+    .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (409, "room_taken"));
+    let r = agent_post(
+        &app,
+        path::VOICE_SESSIONS,
+        json!({"room_name": "sip-other-room", "participant_identity": format!("voice_assistant_user_{}", JOHN.user_id)}),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // A tool server's credentials open nothing.
+    let r = app
+        .post_with_headers(
+            path::VOICE_SESSIONS,
+            &[("authorization", &tool_server())],
+            json!({"room_name": "sip-third-room", "participant_identity": "sip_caller"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+}
+
+#[tokio::test]
+async fn one_call_can_text_only_so_many_users() {
+    let app = TestApp::start().await;
+    let sid = open_phone_call(&app).await;
+    let limit = app.state.config.limits.otp_requests_per_user.limit;
+    // Known and unknown ids count alike, so the limit reveals nothing.
+    for n in 0..limit {
+        let r = agent_post(
+            &app,
+            &path::in_call(&sid, "otp"),
+            json!({"user_id": format!("u{}", 900 + n)}),
+        )
+        .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    let r = agent_post(
+        &app,
+        &path::in_call(&sid, "otp"),
+        json!({"user_id": JOHN.user_id}),
+    )
+    .await;
+    assert_eq!((r.status, r.problem_code().as_str()), (429, "rate_limited"));
+    assert!(r.header("retry-after").is_some());
+    assert!(app.sms_to_user(JOHN.user_id).await.is_empty());
+    // Another call is not held to this one's count.
+    let other = open_phone_call(&app).await;
+    assert_eq!(sign_in(&app, &other, JOHN.user_id).await.status, 200);
 }

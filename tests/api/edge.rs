@@ -172,9 +172,12 @@ async fn sample_events_route_through_the_lambda_path() {
         let req = lambda_http::request::from_str(&text)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let resp = lambda.handle(req).await;
-        assert_ne!(
-            resp.status(),
-            404,
+        // The agent's events name a placeholder session: its route answers
+        // 404 voice_session_not_found, which is still a route answering.
+        let body: serde_json::Value =
+            serde_json::from_slice(resp.body().as_ref()).unwrap_or_default();
+        assert!(
+            resp.status() != 404 || body["code"] == "voice_session_not_found",
             "{} did not reach a route",
             path.display()
         );
@@ -186,7 +189,10 @@ async fn sample_events_route_through_the_lambda_path() {
         );
         seen += 1;
     }
-    assert!(seen >= 12, "expected an event per route, found {seen}");
+    assert!(
+        seen >= Route::ALL.len(),
+        "expected an event per route, found {seen}"
+    );
     // The health event answers 200 exactly as Lambda would.
     let text = std::fs::read_to_string(dir.join("health.json")).unwrap();
     assert_eq!(

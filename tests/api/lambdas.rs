@@ -3,14 +3,14 @@
 //! the environment template.yaml sets.
 
 use serde_json::Value;
-use voicegate_tests::{path, runtime_api::invoke, ADA, JANE, JOHN};
+use voicegate_tests::{path, runtime_api::invoke, spoken, ADA, JANE, JOHN};
 use voicegate_tests::{repo_root, TestApp};
 
 fn event(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()
 }
 
-fn body(resp: &Value) -> Value {
+fn body_of(resp: &Value) -> Value {
     serde_json::from_str(resp["body"].as_str().expect("body")).expect("JSON body")
 }
 
@@ -21,7 +21,7 @@ async fn health_function_answers_its_event() {
         .await
         .unwrap();
     assert_eq!(resp["statusCode"], 200, "{resp}");
-    assert_eq!(body(&resp)["status"], "ok");
+    assert_eq!(body_of(&resp)["status"], "ok");
     let raw: Value = serde_json::from_str(&event("health.json")).unwrap();
     assert_eq!(
         resp["headers"]["x-request-id"],
@@ -49,7 +49,7 @@ async fn login_function_logs_john_in_against_dynamodb_and_secrets() {
         .await
         .unwrap();
     assert_eq!(resp["statusCode"], 200, "{resp}");
-    let tokens = body(&resp);
+    let tokens = body_of(&resp);
     assert_eq!(tokens["user"]["user_id"], JOHN.user_id);
     // The token the Lambda signed is accepted by the rest of the product.
     assert_eq!(
@@ -103,7 +103,7 @@ async fn every_sample_event_is_answered_by_its_function() {
     let ada = app.login_as(&ADA).await;
     let refresh = app.login_as(&JOHN).await["refresh_token"].clone();
     // In this order: the OTP and phone events use what the ones before them sent.
-    let cases: [(&str, u16); 17] = [
+    let cases: [(&str, u16); 25] = [
         ("health.json", 200),
         ("jwks.json", 200),
         ("openapi.json", 200),
@@ -120,10 +120,33 @@ async fn every_sample_event_is_answered_by_its_function() {
         ("connection-details.json", 201),
         ("livekit-webhook.json", 200),
         ("admin-livekit-tokens.json", 200),
+        // The agent's side: the session the first opens, the others use.
+        ("voice-session-open.json", 201),
+        ("in-call-otp.json", 202),
+        ("in-call-otp-verify.json", 200),
+        ("step-up.json", 202),
+        ("step-up-verify.json", 200),
+        ("oauth-token.json", 200),
+        ("oauth-introspect.json", 200),
+        ("oauth-metadata.json", 200),
         ("logout.json", 204),
     ];
+    // One sample event per route, none left out.
+    let mut covered: Vec<String> = cases
+        .iter()
+        .map(|(file, _)| {
+            serde_json::from_str::<Value>(&event(file)).unwrap()["routeKey"].to_string()
+        })
+        .collect();
+    covered.sort();
+    covered.dedup();
+    assert_eq!(covered.len(), voicegate::Route::ALL.len(), "{covered:?}");
+    let (mut session_id, mut tool_token) = (String::new(), String::new());
     for (file, expected) in cases {
-        let mut e: Value = serde_json::from_str(&event(file)).unwrap();
+        let text = event(file)
+            .replace(SAMPLE_SESSION_ID, &session_id)
+            .replace("TOOL_TOKEN", &tool_token);
+        let mut e: Value = serde_json::from_str(&text).unwrap();
         let route_key = e["routeKey"].as_str().unwrap().to_owned();
         let route = voicegate::Route::ALL
             .into_iter()
@@ -157,9 +180,12 @@ async fn every_sample_event_is_answered_by_its_function() {
                 body["otp_code"] = app.latest_code(JANE.user_id).await.into();
             }
             "otp-verify.json" => body["otp"] = app.latest_code(JOHN.user_id).await.into(),
-            "phone-verify.json" => {
-                let sms = app.sms_to_phone("+15555550199").await;
-                body["otp"] = sms.last().expect("the phone event's code")[..6].into();
+            // John's number is the phone event's from here on.
+            "phone-verify.json" | "step-up-verify.json" => {
+                body["otp"] = code_texted_to(&app, PHONE_EVENT_NUMBER).await.into()
+            }
+            "in-call-otp-verify.json" => {
+                body["otp"] = spoken(&code_texted_to(&app, PHONE_EVENT_NUMBER).await).into()
             }
             _ => {}
         }
@@ -189,5 +215,26 @@ async fn every_sample_event_is_answered_by_its_function() {
             "{file} via {}: {resp}",
             function.name
         );
+        match file {
+            "voice-session-open.json" => {
+                session_id = body_of(&resp)["session_id"].as_str().unwrap().to_owned()
+            }
+            "oauth-token.json" => {
+                tool_token = body_of(&resp)["access_token"].as_str().unwrap().to_owned()
+            }
+            "oauth-introspect.json" => assert_eq!(body_of(&resp)["active"], true),
+            _ => {}
+        }
     }
 }
+
+/// The number events/phone.json moves John to.
+const PHONE_EVENT_NUMBER: &str = "+15555550199";
+
+async fn code_texted_to(app: &TestApp, phone: &str) -> String {
+    let sms = app.sms_to_phone(phone).await;
+    sms.last().expect("an SMS to the number")[..6].to_owned()
+}
+
+/// The session id the agent's sample events name, replaced by a real one.
+const SAMPLE_SESSION_ID: &str = "vs_0000000000000000";

@@ -4,13 +4,15 @@
 
 use serde_json::{json, Value};
 use voicegate_tests::{
-    captured_logs, livekit_webhook_auth, path, random_phone, TestApp, ADA, JANE, JOHN,
-    LOCAL_LIVEKIT_SECRET,
+    basic_auth, captured_logs, livekit_webhook_auth, path, random_phone, TestApp, ADA, JANE, JOHN,
+    LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_SECRET, LOCAL_TOOL_SERVER,
+    LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET,
 };
 
 /// Every flow, then the whole log of the process and a dump of the table are
 /// searched for each code, password, token, refresh token, full phone number
-/// and secret the flows used (item 15 of the hardening issue).
+/// and secret the flows used (item 15 of the hardening issue), the agent's
+/// client secrets, in-call and step-up codes and tool tokens included.
 #[tokio::test]
 async fn no_secret_reaches_the_logs_or_the_table() {
     let app = TestApp::start().await;
@@ -116,6 +118,98 @@ async fn no_secret_reaches_the_logs_or_the_table() {
     app.post_auth(path::LOGOUT, v["access_token"].as_str().unwrap(), json!({}))
         .await;
 
+    // The agent's side: a phone call, in-call sign-in, a step-up, a tool
+    // token and its introspection, under both clients' credentials.
+    let agent = basic_auth(LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET);
+    let tool_server = basic_auth(LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET);
+    let as_agent = [("authorization", agent.as_str())];
+    let call = app
+        .post_with_headers(
+            path::VOICE_SESSIONS,
+            &as_agent,
+            json!({"room_name": "sip-log-check", "participant_identity": "sip_log"}),
+        )
+        .await
+        .json();
+    let sid = call["session_id"].as_str().unwrap();
+    app.clock.advance(31);
+    app.post_with_headers(
+        &path::in_call(sid, "otp"),
+        &as_agent,
+        json!({"user_id": JOHN.user_id}),
+    )
+    .await;
+    codes.push(app.latest_code(JOHN.user_id).await);
+    let signed_in = app
+        .post_with_headers(
+            &path::in_call(sid, "otp/verify"),
+            &as_agent,
+            json!({"otp": codes.last().unwrap()}),
+        )
+        .await;
+    assert_eq!(signed_in.status, 200, "{}", signed_in.text);
+    app.clock.advance(31);
+    let txn =
+        json!({"type": "transfer", "amount": "12.50", "currency": "EUR", "payee": "Log Check Ltd"});
+    app.post_with_headers(
+        &path::in_call(sid, "step-up"),
+        &as_agent,
+        json!({"transaction": txn}),
+    )
+    .await;
+    codes.push(app.latest_code(JOHN.user_id).await);
+    let confirmed = app
+        .post_with_headers(
+            &path::in_call(sid, "step-up/verify"),
+            &as_agent,
+            json!({"otp": codes.last().unwrap(), "transaction": txn}),
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text);
+    let tool = app
+        .post_form(
+            path::OAUTH_TOKEN,
+            Some(&agent),
+            &[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("subject_token", sid),
+                (
+                    "subject_token_type",
+                    "urn:voicegate:token-type:voice-session",
+                ),
+                ("resource", LOCAL_TOOL_SERVER),
+                ("scope", "read transact"),
+            ],
+        )
+        .await
+        .json();
+    let tool_token = tool["access_token"]
+        .as_str()
+        .expect("a tool token")
+        .to_owned();
+    let active = app
+        .post_form(
+            path::OAUTH_INTROSPECT,
+            Some(&tool_server),
+            &[("token", &tool_token)],
+        )
+        .await
+        .json();
+    assert_eq!(active["active"], true);
+    for secret in [
+        LOCAL_AGENT_CLIENT_SECRET,
+        LOCAL_TOOL_SERVER_SECRET,
+        agent.trim_start_matches("Basic "),
+        tool_server.trim_start_matches("Basic "),
+        tool_token.rsplit('.').next().unwrap(),
+        &tool_token,
+    ] {
+        secrets.push(secret.to_owned());
+    }
+
     for doc in [&reg, &t, &refreshed, &v, &mfa, &ada] {
         for field in ["access_token", "refresh_token"] {
             let token = doc[field].as_str().unwrap().to_owned();
@@ -133,8 +227,7 @@ async fn no_secret_reaches_the_logs_or_the_table() {
         secrets.push(token.rsplit('.').next().unwrap().to_owned());
     }
     // The secrets themselves: the app secret's seed and the LiveKit API secret.
-    let sm =
-        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    let sm = app.secrets_manager().await;
     let app_secret: Value = serde_json::from_str(
         &sm.get_secret_value()
             .secret_id(&app.state.config.app_secret_id)
@@ -152,6 +245,11 @@ async fn no_secret_reaches_the_logs_or_the_table() {
     assert!(
         logs.contains("\"event\":\"register\""),
         "logs were not captured"
+    );
+    assert!(
+        logs.contains("\"event\":\"step_up_confirmed\"")
+            && logs.contains("\"event\":\"tool_token_introspected\""),
+        "the agent's flow was not logged"
     );
     assert!(dump.contains("SESSION#"), "the table was not dumped");
     for (place, text) in [("log", &logs), ("table", &dump)] {

@@ -206,8 +206,7 @@ async fn signing_keys_rotate_through_the_secret_once_the_cache_expires() {
         Some("k1")
     );
 
-    let sm =
-        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    let sm = app.secrets_manager().await;
     let id = &app.state.config.app_secret_id;
     let current: Value = serde_json::from_str(
         &sm.get_secret_value()
@@ -264,8 +263,7 @@ async fn signing_keys_rotate_through_the_secret_once_the_cache_expires() {
 async fn unusable_secret_fails_closed() {
     let app = TestApp::start().await;
     let token = app.access_token(&JOHN).await;
-    let sm =
-        aws_sdk_secretsmanager::Client::new(&voicegate_local::emulator_config(&app.emulator).await);
+    let sm = app.secrets_manager().await;
     sm.delete_secret()
         .secret_id(&app.state.config.app_secret_id)
         .force_delete_without_recovery(true)

@@ -326,6 +326,44 @@ impl TestApp {
         }
     }
 
+    /// Delivers `body` to the webhook as LiveKit does: signed with the local
+    /// stage's LiveKit secret, valid for 5 minutes.
+    pub async fn post_webhook(&self, body: &str) -> Resp {
+        let auth = livekit_webhook_auth(body, LOCAL_LIVEKIT_SECRET, 300).await;
+        self.post_raw(
+            path::LIVEKIT_WEBHOOK,
+            Some("application/webhook+json"),
+            body.as_bytes().to_vec(),
+            &[("authorization", &auth)],
+        )
+        .await
+    }
+
+    /// A Secrets Manager client on the emulator (past the fault proxy), to
+    /// rotate or break this app's secrets as an operator would.
+    pub async fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&emulator_config(&self.emulator).await)
+    }
+
+    /// What a tool server of `audience` does with a tool token of this app
+    /// (docs/agents/verify_tool_token.py against this app's JWKS and issuer).
+    pub async fn tool_server_verify(
+        &self,
+        token: &str,
+        audience: &str,
+        scope: &str,
+    ) -> Result<Value, String> {
+        let jwks = self.url(path::JWKS);
+        tool_server_verify(
+            token,
+            &jwks,
+            &self.state.config.token_issuer,
+            audience,
+            scope,
+        )
+        .await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -666,16 +704,28 @@ fn python() -> PathBuf {
 pub async fn tool_server_verify(
     token: &str,
     jwks_uri: &str,
+    issuer: &str,
     audience: &str,
     scope: &str,
 ) -> Result<Value, String> {
     run_json(
         python(),
         "docs/agents/verify_tool_token.py",
-        &json!({"token": token, "jwks_uri": jwks_uri, "issuer": "voicegate",
+        &json!({"token": token, "jwks_uri": jwks_uri, "issuer": issuer,
                 "audience": audience, "scope": scope}),
     )
     .await
+}
+
+/// Digits as speech-to-text hands them to the agent: "one two three ...".
+pub fn spoken(code: &str) -> String {
+    const WORDS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    code.chars()
+        .map(|c| WORDS[c.to_digit(10).expect("a digit") as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `Authorization: Basic` for a client (RFC 6749 §2.3.1).

@@ -52,10 +52,15 @@ pub async fn introspect(state: &AppState, req: &Request) -> HandlerResult {
 }
 
 /// The URL this API is reached at: `PUBLIC_BASE_URL` when configured, else
-/// the request's own host (API Gateway forwards `https`).
+/// the issuer when it is a URL (RFC 8414: endpoints live under the issuer),
+/// else the request's own host (API Gateway forwards `https`).
 fn base_url(state: &AppState, req: &Request) -> String {
-    if let Some(url) = &state.config.public_base_url {
+    let config = &state.config;
+    if let Some(url) = &config.public_base_url {
         return url.clone();
+    }
+    if config.token_issuer.contains("://") {
+        return config.token_issuer.trim_end_matches('/').to_owned();
     }
     let header = |name: &str| {
         req.headers()
