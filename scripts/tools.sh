@@ -7,9 +7,11 @@
 #   .tools/livekit  LiveKit's Python SDK for cross-checking tokens in tests
 #   .tools/schemathesis  schemathesis, run against the local API by `make test`
 #   tests/livekit/node_modules  LiveKit's Node SDKs (server SDK, client TokenSource)
+#   .tools/bench-python, tests/bench/node/node_modules  the Python and Node handlers
+#                   `make bench` compares with                        (only when asked for)
 #   .tools/lambda   cargo-lambda (with zig) for arm64 Lambda builds   (only when asked for)
 #   .tools/sam      AWS SAM CLI                                       (only when asked for)
-# Usage: scripts/tools.sh [moto] [lint] [checkov] [livekit] [schemathesis] [node] [lambda] [sam]
+# Usage: scripts/tools.sh [moto] [lint] [checkov] [livekit] [schemathesis] [node] [bench] [lambda] [sam]
 #        (no argument: what `make test` needs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,11 +28,12 @@ venv() { # name requirements-file
   touch "$stamp"
 }
 
-node_deps() {
-  local stamp="tests/livekit/node_modules/.installed-$(sha256sum tests/livekit/package-lock.json | cut -c1-16)"
+node_deps() { # directory with a package-lock.json
+  local dir="$1"
+  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
   [ -f "$stamp" ] && return 0
-  echo "tools: installing LiveKit Node SDKs" >&2
-  (cd tests/livekit && npm ci --silent --no-audit --no-fund --loglevel=error)
+  echo "tools: installing the Node packages of $dir" >&2
+  (cd "$dir" && npm ci --silent --no-audit --no-fund --loglevel=error)
   touch "$stamp"
 }
 
@@ -43,7 +46,8 @@ for t in "${want[@]}"; do
     checkov) venv checkov infra/tools/checkov-requirements.txt ;;
     livekit) venv livekit tests/livekit/requirements.txt ;;
     schemathesis) venv schemathesis infra/tools/schemathesis-requirements.txt ;;
-    node) node_deps ;;
+    node) node_deps tests/livekit ;;
+    bench) venv bench-python tests/bench/python/requirements.txt; node_deps tests/bench/node ;;
     lambda) venv lambda infra/tools/lambda-requirements.txt ;;
     sam) venv sam infra/tools/sam-requirements.txt ;;
     *) echo "tools: unknown tool $t" >&2; exit 2 ;;

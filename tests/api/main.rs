@@ -11,6 +11,7 @@ mod ops;
 mod otp;
 mod phone;
 mod races;
+mod round_trips;
 mod template;
 mod tokens;
 mod voice;

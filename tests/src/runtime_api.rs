@@ -52,6 +52,39 @@ pub fn function_command(name: &str) -> tokio::process::Command {
 /// document the binary posted to the Runtime API, or how the process ended
 /// if it exited instead.
 pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result<Value, Exited> {
+    let qemu_prefix =
+        std::env::var("QEMU_LD_PREFIX").unwrap_or_else(|_| "/usr/aarch64-linux-gnu".into());
+    let mut env = env.to_vec();
+    env.push(("QEMU_LD_PREFIX".into(), qemu_prefix));
+    Ok(invoke_command(function_command(name), name, &env, event)
+        .await?
+        .response)
+}
+
+/// One cold invocation, timed from `exec`: what `make bench` compares.
+#[derive(Debug)]
+pub struct Invocation {
+    pub response: Value,
+    /// Until the process first asked the Runtime API for an event (its init done).
+    pub ready: Duration,
+    /// Until it posted its first response.
+    pub answered: Duration,
+    /// Peak resident memory (VmHWM) once it answered.
+    pub peak_rss_kib: u64,
+    /// CPU time of all its threads once it answered.
+    pub cpu: Duration,
+}
+
+/// Runs `command` (any Lambda runtime: our binaries, or another language's
+/// handler loop) for one invocation with `event`, under the stand-in.
+pub async fn invoke_command(
+    mut command: tokio::process::Command,
+    name: &str,
+    env: &[(String, String)],
+    event: &str,
+) -> Result<Invocation, Exited> {
+    let started = std::time::Instant::now();
+    let ready_at: Arc<Mutex<Option<Duration>>> = Arc::new(Mutex::new(None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -61,18 +94,30 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
     let event = Bytes::from(event.to_owned());
     let served = Arc::new(Mutex::new(false));
 
+    let ready = ready_at.clone();
     let server = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let (event, served, done_tx) = (event.clone(), served.clone(), done_tx.clone());
+            let (event, served, done_tx, ready) = (
+                event.clone(),
+                served.clone(),
+                done_tx.clone(),
+                ready.clone(),
+            );
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<Incoming>| {
-                    let (event, served, done_tx) = (event.clone(), served.clone(), done_tx.clone());
+                    let (event, served, done_tx, ready) = (
+                        event.clone(),
+                        served.clone(),
+                        done_tx.clone(),
+                        ready.clone(),
+                    );
                     async move {
                         let path = req.uri().path().to_owned();
                         if path == NEXT {
+                            ready.lock().unwrap().get_or_insert(started.elapsed());
                             let first = !std::mem::replace(&mut *served.lock().unwrap(), true);
                             if !first {
                                 // One invocation per run: later polls wait until the process is killed.
@@ -114,13 +159,9 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
         }
     });
 
-    let mut command = function_command(name);
-    let qemu_prefix =
-        std::env::var("QEMU_LD_PREFIX").unwrap_or_else(|_| "/usr/aarch64-linux-gnu".into());
     let mut child = command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("QEMU_LD_PREFIX", qemu_prefix)
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
@@ -140,10 +181,18 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
     })
     .await
     .unwrap_or_else(|_| panic!("{name} neither answered nor exited within 60 s"));
+    let answered = started.elapsed();
+    let (peak_rss_kib, cpu) = child.id().map(process_usage).unwrap_or_default();
     let _ = child.kill().await;
     server.abort();
     match outcome {
-        Ok(body) => Ok(serde_json::from_slice(&body).expect("response document is JSON")),
+        Ok(body) => Ok(Invocation {
+            response: serde_json::from_slice(&body).expect("response document is JSON"),
+            ready: ready_at.lock().unwrap().unwrap_or(answered),
+            answered,
+            peak_rss_kib,
+            cpu,
+        }),
         Err(status) => {
             use tokio::io::AsyncReadExt;
             let mut text = String::new();
@@ -162,4 +211,24 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
 pub struct Exited {
     pub success: bool,
     pub stderr: String,
+}
+
+/// Peak resident memory and CPU time (every thread) of a live process, from /proc.
+fn process_usage(pid: u32) -> (u64, Duration) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0);
+    // schedstat's first field is nanoseconds on a CPU, per thread.
+    let cpu_ns: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|tasks| {
+            tasks
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+                .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .sum()
+        })
+        .unwrap_or(0);
+    (peak, Duration::from_nanos(cpu_ns))
 }

@@ -48,15 +48,24 @@ impl Access {
     }
 }
 
-tokio::task_local! {
-    static CALLS: Mutex<Vec<Access>>;
+/// What one request sent to AWS.
+#[derive(Debug, Default)]
+pub struct Recorded {
+    /// Every access at IAM's granularity (a transaction counts as its parts).
+    pub accesses: Vec<Access>,
+    /// Every attempt sent, by operation name (`GetItem`, `TransactWriteItems`,
+    /// `Publish`, ...): the round trips the request waited for.
+    pub round_trips: Vec<String>,
 }
 
-/// Runs `fut`, returning its output and every AWS access it made (one entry
-/// per attempt sent).
-pub async fn recorded<F: std::future::Future>(fut: F) -> (F::Output, Vec<Access>) {
+tokio::task_local! {
+    static CALLS: Mutex<Recorded>;
+}
+
+/// Runs `fut`, returning its output and the AWS calls it made.
+pub async fn recorded<F: std::future::Future>(fut: F) -> (F::Output, Recorded) {
     CALLS
-        .scope(Mutex::new(Vec::new()), async move {
+        .scope(Mutex::new(Recorded::default()), async move {
             let out = fut.await;
             let calls =
                 CALLS.with(|c| std::mem::take(&mut *c.lock().unwrap_or_else(|e| e.into_inner())));
@@ -65,9 +74,13 @@ pub async fn recorded<F: std::future::Future>(fut: F) -> (F::Output, Vec<Access>
         .await
 }
 
-fn record(access: Access) {
+fn record(operation: &str, accesses: Vec<Access>) {
     // Outside a request (start-up, seeding) there is nothing to record into.
-    let _ = CALLS.try_with(|c| c.lock().unwrap_or_else(|e| e.into_inner()).push(access));
+    let _ = CALLS.try_with(|c| {
+        let mut calls = c.lock().unwrap_or_else(|e| e.into_inner());
+        calls.round_trips.push(operation.to_owned());
+        calls.accesses.extend(accesses);
+    });
 }
 
 /// What a request body says about the items a transaction writes.
@@ -158,9 +171,10 @@ impl Intercept for CallRecorder {
             return Ok(());
         };
         let body = context.request().body().bytes().unwrap_or_default();
-        for access in self.accesses(meta.service(), meta.name(), body) {
-            record(access);
-        }
+        record(
+            meta.name(),
+            self.accesses(meta.service(), meta.name(), body),
+        );
         Ok(())
     }
 }

@@ -18,7 +18,9 @@ use crate::domain::access_tokens::{self, AccessClaims};
 use crate::domain::audit::{self, Outcome};
 use crate::domain::error::{Error, Result};
 use crate::state::AppState;
-use crate::types::{hex, AuthMethod, AuthSessionId, Platform, RefreshHash, RevocationReason};
+use crate::types::{
+    hex, AuthMethod, AuthSessionId, Platform, RefreshHash, RevocationReason, UserId,
+};
 
 /// A refresh token, `<sid>.<256 bits, base64url>`. Only its SHA-256 is
 /// stored. The sid only finds the session; the rest is the secret. A
@@ -324,30 +326,47 @@ pub struct Authenticated {
 /// Verifies a bearer token and checks its session has not been revoked, so
 /// logout takes effect at once on every bearer route.
 pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticated> {
+    let (claims, sid) = verified_claims(state, bearer).await?;
+    let session = state.db.session(&sid).await?;
+    live(state, claims, session)
+}
+
+/// [`authenticate`] and the signed-in user as stored now (a user deleted
+/// since is signed out), the two reads sent together: the user id is in the
+/// verified token, so the session read need not come first.
+pub async fn authenticate_user(state: &AppState, bearer: &str) -> Result<(Authenticated, User)> {
+    let (claims, sid) = verified_claims(state, bearer).await?;
+    let user_id = UserId::parse(&claims.sub).map_err(|_| Error::InvalidToken)?;
+    let (session, user) = tokio::join!(state.db.session(&sid), state.db.user(&user_id));
+    let auth = live(state, claims, session?)?;
+    let user = user?.ok_or(Error::InvalidToken)?;
+    Ok((auth, user))
+}
+
+async fn verified_claims(state: &AppState, bearer: &str) -> Result<(AccessClaims, AuthSessionId)> {
     let secrets = state.secrets().await?;
-    let now = state.now();
     let claims = access_tokens::verify(
         &secrets,
         &state.config.token_issuer,
         &state.config.token_audience,
-        now,
+        state.now(),
         bearer,
     )?;
     let sid = AuthSessionId::parse(&claims.sid).map_err(|_| Error::InvalidToken)?;
-    let session = state.db.session(&sid).await?.ok_or(Error::InvalidToken)?;
-    if !session.is_live(now) || session.user_id.as_str() != claims.sub {
+    Ok((claims, sid))
+}
+
+/// The claims with their session, when it is live and theirs.
+fn live(
+    state: &AppState,
+    claims: AccessClaims,
+    session: Option<AuthSession>,
+) -> Result<Authenticated> {
+    let session = session.ok_or(Error::InvalidToken)?;
+    if !session.is_live(state.now()) || session.user_id.as_str() != claims.sub {
         return Err(Error::InvalidToken);
     }
     Ok(Authenticated { claims, session })
-}
-
-/// The signed-in user as stored now; a user deleted since is signed out.
-pub async fn signed_in_user(state: &AppState, auth: &Authenticated) -> Result<User> {
-    state
-        .db
-        .user(&auth.session.user_id)
-        .await?
-        .ok_or(Error::InvalidToken)
 }
 
 /// Ends the session the token belongs to.

@@ -61,7 +61,7 @@ fn binding(context: &str, remembered: Option<&str>) -> String {
 /// HMAC-SHA256(pepper, challenge_id, context, code). The context binds a code
 /// to what it was sent for (the phone number being verified), length-prefixed
 /// so no two (context, code) pairs share an input.
-fn code_mac(pepper: &[u8; 32], challenge_id: &str, context: &str, code: &OtpCode) -> CodeMac {
+pub fn code_mac(pepper: &[u8; 32], challenge_id: &str, context: &str, code: &OtpCode) -> CodeMac {
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper).expect("HMAC takes any key length");
     mac.update(challenge_id.as_bytes());
     mac.update(&(context.len() as u64).to_be_bytes());
@@ -254,18 +254,21 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent>
         state.db.reserve_attempt(&slot, max_attempts, now),
         throttle::refuse_if_reached(state, &failure_limits, now)
     );
-    if let Err(err) = blocked {
-        if matches!(err, Error::RateLimited { .. }) {
-            audit::record(
-                "otp_verify",
-                user,
-                Outcome::Locked,
-                "too_many_failures",
-                Some(check.purpose.name()),
-            );
+    let counted = match blocked {
+        Ok(counted) => counted,
+        Err(err) => {
+            if matches!(err, Error::RateLimited { .. }) {
+                audit::record(
+                    "otp_verify",
+                    user,
+                    Outcome::Locked,
+                    "too_many_failures",
+                    Some(check.purpose.name()),
+                );
+            }
+            return Err(err);
         }
-        return Err(err);
-    }
+    };
     let challenge = match reservation? {
         Reservation::Reserved(c) => c,
         Reservation::NoChallenge => {
@@ -307,7 +310,7 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent>
             .spend_challenge(&slot, &challenge.challenge_id)
             .await?
     {
-        throttle::clear_all(state, &failure_limits).await?;
+        throttle::clear_counted(state, &failure_limits, &counted).await?;
         audit::record(
             "otp_verify",
             user,

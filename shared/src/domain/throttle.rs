@@ -147,38 +147,50 @@ pub async fn count_all(state: &AppState, limits: &[Limit<'_>], now: UnixTime) ->
     Ok(reached)
 }
 
-/// Refuses with 429 if any of these counters is already at its limit.
+/// Refuses when any of `limits` is full; otherwise says which of them have
+/// hits counted, so a success clears only those (most successes clear none,
+/// and save the writes).
 pub async fn refuse_if_reached(
     state: &AppState,
     limits: &[Limit<'_>],
     now: UnixTime,
-) -> Result<()> {
+) -> Result<Vec<bool>> {
     let usages = join_all(limits.iter().map(|l| {
         let (key, window) = (l.key(), l.window(&state.config.limits));
         async move {
             let usage = state.db.usage(&key, window.seconds, now).await?;
-            Ok::<_, Error>(usage.filter(|u| u.hits >= window.limit))
+            Ok::<_, Error>(usage.map(|u| (u.hits, u.hits >= window.limit, u.resets_in)))
         }
     }))
     .await;
     let mut retry_after = None;
+    let mut counted = Vec::with_capacity(limits.len());
     for u in usages {
-        if let Some(full) = u? {
-            retry_after = Some(retry_after.unwrap_or(0).max(full.resets_in));
+        let usage = u?;
+        if let Some((_, true, resets_in)) = usage {
+            retry_after = Some(retry_after.unwrap_or(0).max(resets_in));
         }
+        counted.push(usage.is_some_and(|(hits, _, _)| hits > 0));
     }
     match retry_after {
         Some(retry_after) => Err(Error::RateLimited { retry_after }),
-        None => Ok(()),
+        None => Ok(counted),
     }
 }
 
-/// Clears counters (a success resets consecutive failures).
-pub async fn clear_all(state: &AppState, limits: &[Limit<'_>]) -> Result<()> {
-    let results = join_all(limits.iter().map(|l| {
-        let key = l.key();
-        async move { state.db.clear_window(&key).await }
-    }))
+/// Clears the counters `counted` marks (a success resets consecutive
+/// failures).
+pub async fn clear_counted(state: &AppState, limits: &[Limit<'_>], counted: &[bool]) -> Result<()> {
+    let results = join_all(
+        limits
+            .iter()
+            .zip(counted)
+            .filter(|(_, counted)| **counted)
+            .map(|(l, _)| {
+                let key = l.key();
+                async move { state.db.clear_window(&key).await }
+            }),
+    )
     .await;
     results
         .into_iter()

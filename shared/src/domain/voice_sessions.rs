@@ -6,10 +6,11 @@
 use livekit_protocol::{RoomAgentDispatch, WebhookEvent};
 use serde_json::json;
 
+use crate::adapters::store::users::User;
 use crate::adapters::store::voice_sessions::VoiceSession;
 use crate::config::Config;
 use crate::domain::audit::{self, Outcome};
-use crate::domain::auth_sessions::{self, Authenticated};
+use crate::domain::auth_sessions::Authenticated;
 use crate::domain::error::{Error, Result};
 use crate::domain::livekit::{self, ParticipantToken, VoiceRoom};
 use crate::domain::throttle::{self, Limit};
@@ -103,6 +104,7 @@ pub struct ConnectionDetails {
 pub async fn issue(
     state: &AppState,
     auth: &Authenticated,
+    user: &User,
     asked: &[AgentAsk],
     source: &SourceIp,
 ) -> Result<ConnectionDetails> {
@@ -124,7 +126,6 @@ pub async fn issue(
         }
         return Err(err);
     }
-    let user = auth_sessions::signed_in_user(state, auth).await?;
     let credentials = state.livekit().await?;
 
     let now = state.now();

@@ -87,7 +87,7 @@ impl App {
                 .find_map(|r| r.capture(&path).map(|args| (*r, args)));
             let route = matched.as_ref().map(|(r, _)| *r);
             let args = matched.map(|(_, a)| a).unwrap_or_default();
-            let mut aws_call_count = 0;
+            let mut aws = aws_calls::Recorded::default();
 
             let (route_name, result) = match route {
                 Some(_) if method == Method::OPTIONS => ("preflight", Ok(empty_response(StatusCode::NO_CONTENT))),
@@ -97,8 +97,8 @@ impl App {
                     // compile-time layout queries).
                     let handler = Box::pin(handlers::dispatch(&self.state, r, &args, &meta, req));
                     let (result, calls) = aws_calls::recorded(handler).await;
-                    aws_call_count = calls.len();
-                    (r.path(), check_declared(r, &calls).and(result))
+                    aws = calls;
+                    (r.path(), check_declared(r, &aws.accesses).and(result))
                 }
                 Some(r) => (r.path(), Err(ApiError::NotFound)),
                 None => ("unmatched", Err(ApiError::NotFound)),
@@ -131,7 +131,8 @@ impl App {
                 status,
                 outcome = if status < 400 { "success" } else { "failure" },
                 code = code.unwrap_or(""),
-                aws_calls = aws_call_count,
+                aws_calls = aws.round_trips.len(),
+                aws_ops = aws.round_trips.join(" "),
                 latency_ms = started.elapsed().as_millis() as u64,
             );
             resp

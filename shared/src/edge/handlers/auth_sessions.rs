@@ -5,7 +5,7 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{signed_in, HandlerResult};
+use super::{signed_in, signed_in_user, HandlerResult};
 use crate::domain::auth_sessions::{self, RefreshToken};
 use crate::edge::error::ApiError;
 use crate::edge::request::json_body;
@@ -33,8 +33,7 @@ pub async fn logout(state: &AppState, req: &Request) -> HandlerResult {
 }
 
 pub async fn me(state: &AppState, req: &Request) -> HandlerResult {
-    let auth = signed_in(state, req).await?;
-    let user = auth_sessions::signed_in_user(state, &auth).await?;
+    let (auth, user) = signed_in_user(state, req).await?;
     let body = json!({
         "user_id": user.user_id,
         "email": user.email,

@@ -14,7 +14,8 @@ mod voice;
 
 use lambda_http::{Body, Request, Response};
 
-use crate::domain::auth_sessions::{authenticate, Authenticated};
+use crate::adapters::store::users::User;
+use crate::domain::auth_sessions::{authenticate, authenticate_user, Authenticated};
 use crate::edge::error::ApiError;
 use crate::edge::request::{bearer_token, RequestMeta};
 use crate::edge::routes::{PathArgs, Route};
@@ -61,4 +62,13 @@ pub async fn dispatch(
 async fn signed_in(state: &AppState, req: &Request) -> Result<Authenticated, ApiError> {
     let token = bearer_token(req).ok_or_else(ApiError::invalid_token)?;
     Ok(authenticate(state, token).await?)
+}
+
+/// [`signed_in`], and the caller's user item read alongside the session.
+async fn signed_in_user(
+    state: &AppState,
+    req: &Request,
+) -> Result<(Authenticated, User), ApiError> {
+    let token = bearer_token(req).ok_or_else(ApiError::invalid_token)?;
+    Ok(authenticate_user(state, token).await?)
 }

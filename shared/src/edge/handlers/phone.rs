@@ -7,8 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::sms_sign_in::code_sent;
-use super::{signed_in, HandlerResult};
-use crate::domain::auth_sessions::signed_in_user;
+use super::{signed_in_user, HandlerResult};
 use crate::domain::phone::{self, Standing};
 use crate::edge::request::{json_body, json_body_or_default, RequestMeta};
 use crate::edge::response::json_response;
@@ -23,7 +22,7 @@ struct ChangeBody {
 /// A new number for the account: it stays pending (codes keep going to the
 /// verified number, if any) until the owner proves it.
 pub async fn change(state: &AppState, meta: &RequestMeta, req: &Request) -> HandlerResult {
-    let user = signed_in_user(state, &signed_in(state, req).await?).await?;
+    let (_, user) = signed_in_user(state, req).await?;
     let body: ChangeBody = json_body(req)?;
     phone::change(state, &user, &body.phone_number, &meta.source_ip).await?;
     Ok(code_sent(state))
@@ -39,7 +38,7 @@ fn verified() -> Response<Body> {
 }
 
 pub async fn verify(state: &AppState, meta: &RequestMeta, req: &Request) -> HandlerResult {
-    let user = signed_in_user(state, &signed_in(state, req).await?).await?;
+    let (_, user) = signed_in_user(state, req).await?;
     let body: VerifyBody = json_body(req)?;
     phone::verify(state, &user, &meta.source_ip, &body.otp).await?;
     Ok(verified())
@@ -50,7 +49,7 @@ pub async fn verify(state: &AppState, meta: &RequestMeta, req: &Request) -> Hand
 struct ResendBody {}
 
 pub async fn resend(state: &AppState, meta: &RequestMeta, req: &Request) -> HandlerResult {
-    let user = signed_in_user(state, &signed_in(state, req).await?).await?;
+    let (_, user) = signed_in_user(state, req).await?;
     let _: ResendBody = json_body_or_default(req)?;
     match phone::resend(state, &user, &meta.source_ip).await? {
         Standing::CodeSent => Ok(code_sent(state)),

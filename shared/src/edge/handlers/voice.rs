@@ -9,7 +9,7 @@ use lambda_http::Request;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{signed_in, HandlerResult};
+use super::{signed_in_user, HandlerResult};
 use crate::domain::voice_sessions::{self, AgentAsk, ConnectionDetails};
 use crate::edge::error::ApiError;
 use crate::edge::request::{
@@ -119,10 +119,11 @@ pub async fn connection_details(
     meta: &RequestMeta,
     req: &Request,
 ) -> HandlerResult {
-    let auth = signed_in(state, req).await?;
+    let (auth, user) = signed_in_user(state, req).await?;
     let body: TokenRequest = json_body_or_default(req)?;
     body.refuse_server_owned_fields()?;
-    let details = voice_sessions::issue(state, &auth, &body.agents(), &meta.source_ip).await?;
+    let details =
+        voice_sessions::issue(state, &auth, &user, &body.agents(), &meta.source_ip).await?;
     Ok(no_store_json(
         StatusCode::CREATED,
         &ConnectionDetailsBody::from(details),
