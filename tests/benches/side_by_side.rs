@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use voicegate::adapters::secrets::LiveKitCredentials;
 use voicegate::domain::livekit::{self, ParticipantToken};
-use voicegate_tests::runtime_api::{invoke_command, Invocation};
+use voicegate_tests::runtime_api::{invoke_command, invoke_sequence, Invocation};
 use voicegate_tests::{path, repo_root, TestApp, JOHN};
 
 const ROOM: &str = "voice_assistant_room_1795300000_0f8fad5bd9cb469f";
@@ -248,6 +248,34 @@ async fn main() {
            includes the emulator's answers (3 for the handlers, 5 for voicegate, which also \
            takes its two rate-limit windows, plus the secrets). CPU is every thread's time \
            on a CPU until the response, from /proc.\n\n";
+    // 3. Warm: one process per runtime answering `warm` invocations after its cold one.
+    let warm = env_number("BENCH_WARM_INVOCATIONS", 50);
+    md += &format!(
+        "### Warm `/connection-details`, {warm} invocations in one process after its cold one\n\n\
+         | runtime | CPU per invocation | latency per invocation (median) |\n|---|---|---|\n"
+    );
+    let events = vec![event.clone(); warm + 1];
+    for rt in &runtimes {
+        let runs = invoke_sequence((rt.command)(), rt.name, &env, &events)
+            .await
+            .unwrap_or_else(|e| panic!("{} exited: {}", rt.name, e.stderr));
+        assert!(
+            runs.iter().all(|r| r.response["statusCode"] == 201),
+            "{}",
+            rt.name
+        );
+        let cpu = (ms(&runs[warm].cpu) - ms(&runs[0].cpu)) / warm as f64;
+        let latency = median(
+            runs.windows(2)
+                .map(|w| ms(&w[1].answered) - ms(&w[0].answered))
+                .collect(),
+        );
+        md += &format!("| {} | {cpu:.2} ms | {latency:.1} ms |\n", rt.name);
+    }
+    md += "\nCPU is every thread's time between the first and the last answer, divided by the \
+           warm invocations; latency includes the emulator's answers and the stand-in's \
+           hand-off.\n\n";
+
     let dir = repo_root().join("target/bench-report");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("side_by_side.md"), &md).unwrap();

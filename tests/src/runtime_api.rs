@@ -61,38 +61,52 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
         .response)
 }
 
-/// One cold invocation, timed from `exec`: what `make bench` compares.
+/// One invocation, timed from `exec`: what `make bench` compares.
 #[derive(Debug)]
 pub struct Invocation {
     pub response: Value,
     /// Until the process first asked the Runtime API for an event (its init done).
     pub ready: Duration,
-    /// Until it posted its first response.
+    /// Until it posted this response.
     pub answered: Duration,
     /// Peak resident memory (VmHWM) once it answered.
     pub peak_rss_kib: u64,
-    /// CPU time of all its threads once it answered.
+    /// CPU time of all its threads, from exec until it answered.
     pub cpu: Duration,
 }
 
 /// Runs `command` (any Lambda runtime: our binaries, or another language's
 /// handler loop) for one invocation with `event`, under the stand-in.
 pub async fn invoke_command(
-    mut command: tokio::process::Command,
+    command: tokio::process::Command,
     name: &str,
     env: &[(String, String)],
     event: &str,
 ) -> Result<Invocation, Exited> {
+    let mut runs = invoke_sequence(command, name, env, &[event.to_owned()]).await?;
+    Ok(runs.remove(0))
+}
+
+/// Runs `command` for `events`, one after another in the same process (the
+/// first cold, the rest warm, as Lambda reuses a container).
+pub async fn invoke_sequence(
+    mut command: tokio::process::Command,
+    name: &str,
+    env: &[(String, String)],
+    events: &[String],
+) -> Result<Vec<Invocation>, Exited> {
     let started = std::time::Instant::now();
     let ready_at: Arc<Mutex<Option<Duration>>> = Arc::new(Mutex::new(None));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<Bytes>();
-    let done_tx = Arc::new(Mutex::new(Some(done_tx)));
-    let event = Bytes::from(event.to_owned());
-    let served = Arc::new(Mutex::new(false));
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    let queue: Arc<Mutex<std::collections::VecDeque<Bytes>>> = Arc::new(Mutex::new(
+        events.iter().map(|e| Bytes::from(e.clone())).collect(),
+    ));
+    // The next event is handed out only once the previous one is answered.
+    let turn = Arc::new(tokio::sync::Semaphore::new(1));
 
     let ready = ready_at.clone();
     let server = tokio::spawn(async move {
@@ -100,29 +114,22 @@ pub async fn invoke_command(
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let (event, served, done_tx, ready) = (
-                event.clone(),
-                served.clone(),
-                done_tx.clone(),
-                ready.clone(),
-            );
+            let (queue, turn, done_tx, ready) =
+                (queue.clone(), turn.clone(), done_tx.clone(), ready.clone());
             tokio::spawn(async move {
                 let service = service_fn(move |req: hyper::Request<Incoming>| {
-                    let (event, served, done_tx, ready) = (
-                        event.clone(),
-                        served.clone(),
-                        done_tx.clone(),
-                        ready.clone(),
-                    );
+                    let (queue, turn, done_tx, ready) =
+                        (queue.clone(), turn.clone(), done_tx.clone(), ready.clone());
                     async move {
                         let path = req.uri().path().to_owned();
                         if path == NEXT {
                             ready.lock().unwrap().get_or_insert(started.elapsed());
-                            let first = !std::mem::replace(&mut *served.lock().unwrap(), true);
-                            if !first {
-                                // One invocation per run: later polls wait until the process is killed.
+                            turn.acquire().await.expect("open").forget();
+                            let Some(event) = queue.lock().unwrap().pop_front() else {
+                                // No more events: wait until the process is killed.
                                 std::future::pending::<()>().await;
-                            }
+                                unreachable!()
+                            };
                             let deadline = std::time::SystemTime::now()
                                 .duration_since(std::time::UNIX_EPOCH)
                                 .unwrap()
@@ -142,9 +149,8 @@ pub async fn invoke_command(
                         }
                         let body = req.into_body().collect().await?.to_bytes();
                         if path.ends_with("/response") || path.ends_with("/error") {
-                            if let Some(tx) = done_tx.lock().unwrap().take() {
-                                let _ = tx.send(body);
-                            }
+                            let _ = done_tx.send(body);
+                            turn.add_permits(1);
                         }
                         Ok(hyper::Response::builder()
                             .status(202)
@@ -173,27 +179,40 @@ pub async fn invoke_command(
         .spawn()
         .expect("spawn function binary");
     let mut stderr = child.stderr.take().expect("stderr");
-    let outcome = tokio::time::timeout(Duration::from_secs(60), async {
-        tokio::select! {
-            posted = done_rx => Ok(posted.expect("runtime stand-in stopped")),
-            status = child.wait() => Err(status.expect("wait")),
+    let mut runs = Vec::with_capacity(events.len());
+    let mut exited = None;
+    for _ in events {
+        let outcome = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::select! {
+                posted = done_rx.recv() => Ok(posted.expect("runtime stand-in stopped")),
+                status = child.wait() => Err(status.expect("wait")),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{name} neither answered nor exited within 60 s"));
+        match outcome {
+            Ok(body) => {
+                let answered = started.elapsed();
+                let (peak_rss_kib, cpu) = child.id().map(process_usage).unwrap_or_default();
+                runs.push(Invocation {
+                    response: serde_json::from_slice(&body).expect("response document is JSON"),
+                    ready: ready_at.lock().unwrap().unwrap_or(answered),
+                    answered,
+                    peak_rss_kib,
+                    cpu,
+                });
+            }
+            Err(status) => {
+                exited = Some(status);
+                break;
+            }
         }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{name} neither answered nor exited within 60 s"));
-    let answered = started.elapsed();
-    let (peak_rss_kib, cpu) = child.id().map(process_usage).unwrap_or_default();
+    }
     let _ = child.kill().await;
     server.abort();
-    match outcome {
-        Ok(body) => Ok(Invocation {
-            response: serde_json::from_slice(&body).expect("response document is JSON"),
-            ready: ready_at.lock().unwrap().unwrap_or(answered),
-            answered,
-            peak_rss_kib,
-            cpu,
-        }),
-        Err(status) => {
+    match exited {
+        None => Ok(runs),
+        Some(status) => {
             use tokio::io::AsyncReadExt;
             let mut text = String::new();
             let _ = stderr.read_to_string(&mut text).await;

@@ -369,18 +369,24 @@ fn live(
     Ok(Authenticated { claims, session })
 }
 
-/// Ends the session the token belongs to.
-pub async fn logout(state: &AppState, auth: &Authenticated) -> Result<()> {
-    state
+/// Ends the session the bearer token belongs to: the token is verified,
+/// then one conditional write revokes the session only if it is still live
+/// and the token's user's (so it is also the bearer check).
+pub async fn logout(state: &AppState, bearer: &str) -> Result<()> {
+    let (claims, sid) = verified_claims(state, bearer).await?;
+    let revoked = state
         .db
-        .revoke_session(&auth.session.sid, state.now(), RevocationReason::Logout)
+        .revoke_live_session(&sid, &claims.sub, state.now(), RevocationReason::Logout)
         .await?;
+    if !revoked {
+        return Err(Error::InvalidToken);
+    }
     audit::record(
         "logout",
-        Some(&auth.claims.sub),
+        Some(&claims.sub),
         Outcome::Success,
         "session_revoked",
-        Some(&format!("sid={}", auth.session.sid)),
+        Some(&format!("sid={sid}")),
     );
     Ok(())
 }

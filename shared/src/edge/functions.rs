@@ -141,7 +141,7 @@ impl Route {
                 AppSecret, GetItem, PutItem, UpdateItem, DeleteItem, PublishSms,
             ],
             Route::Refresh => &[AppSecret, GetItem, UpdateItem],
-            Route::Logout => &[AppSecret, GetItem, UpdateItem],
+            Route::Logout => &[AppSecret, UpdateItem],
             Route::Me => &[AppSecret, GetItem],
             Route::OtpRequest => &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms],
             Route::OtpVerify => &[AppSecret, GetItem, PutItem, UpdateItem, DeleteItem],

@@ -174,6 +174,28 @@ impl Db {
     }
 
     /// Revokes a session (idempotent: the first revocation stays).
+    /// Revokes a session that is still live and `user`'s, in one conditional
+    /// write (logout): false when it was not (revoked, expired, not theirs).
+    pub async fn revoke_live_session(
+        &self,
+        sid: &AuthSessionId,
+        user: &str,
+        now: UnixTime,
+        reason: RevocationReason,
+    ) -> Result<bool, StoreError> {
+        let req = self
+            .update(pk(sid), "SESSION")
+            .update_expression("SET revoked_at = :now, revoked_reason = :reason")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(revoked_at) \
+                 AND user_id = :user AND expires_at > :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":user", s(user))
+            .expression_attribute_values(":reason", s(reason.as_str()));
+        Ok(self.write(req).await?.applied())
+    }
+
     pub async fn revoke_session(
         &self,
         sid: &AuthSessionId,

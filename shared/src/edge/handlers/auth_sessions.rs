@@ -5,10 +5,10 @@ use lambda_http::Request;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{signed_in, signed_in_user, HandlerResult};
+use super::{signed_in_user, HandlerResult};
 use crate::domain::auth_sessions::{self, RefreshToken};
 use crate::edge::error::ApiError;
-use crate::edge::request::json_body;
+use crate::edge::request::{bearer_token, json_body};
 use crate::edge::response::{empty_response, no_store_json};
 use crate::state::AppState;
 
@@ -27,8 +27,8 @@ pub async fn refresh(state: &AppState, req: &Request) -> HandlerResult {
 }
 
 pub async fn logout(state: &AppState, req: &Request) -> HandlerResult {
-    let auth = signed_in(state, req).await?;
-    auth_sessions::logout(state, &auth).await?;
+    let token = bearer_token(req).ok_or_else(ApiError::invalid_token)?;
+    auth_sessions::logout(state, token).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 
