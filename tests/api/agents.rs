@@ -6,11 +6,9 @@ use serde_json::{json, Value};
 use voicegate_tests::{
     basic_auth, jwt_payload, path, race, spoken, Resp, TestApp, JANE, JOHN, LOCAL_AGENT_CLIENT_ID,
     LOCAL_AGENT_CLIENT_SECRET, LOCAL_LIVEKIT_SECRET, LOCAL_TOOL_SERVER,
-    LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET,
+    LOCAL_TOOL_SERVER_CLIENT_ID, LOCAL_TOOL_SERVER_SECRET, TOKEN_EXCHANGE_GRANT,
+    VOICE_SESSION_TOKEN_TYPE,
 };
-
-const EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-const VOICE_SESSION: &str = "urn:voicegate:token-type:voice-session";
 
 fn agent() -> String {
     basic_auth(LOCAL_AGENT_CLIENT_ID, LOCAL_AGENT_CLIENT_SECRET)
@@ -46,17 +44,10 @@ async fn sign_in(app: &TestApp, sid: &str, user_id: &str) -> Resp {
     agent_post(app, &path::in_call(sid, "otp/verify"), json!({"otp": code})).await
 }
 
+/// A token exchange for the local tool server.
 async fn exchange(app: &TestApp, auth: &str, sid: &str, scope: Option<&str>) -> Resp {
-    let mut form = vec![
-        ("grant_type", EXCHANGE),
-        ("subject_token", sid),
-        ("subject_token_type", VOICE_SESSION),
-        ("resource", LOCAL_TOOL_SERVER),
-    ];
-    if let Some(s) = scope {
-        form.push(("scope", s));
-    }
-    app.post_form(path::OAUTH_TOKEN, Some(auth), &form).await
+    app.token_exchange(auth, sid, LOCAL_TOOL_SERVER, scope)
+        .await
 }
 
 async fn introspect(app: &TestApp, auth: &str, token: &str) -> Value {
@@ -146,9 +137,9 @@ async fn wrong_or_missing_client_credentials_learn_nothing() {
                 path::OAUTH_TOKEN,
                 auth.as_deref(),
                 &[
-                    ("grant_type", EXCHANGE),
+                    ("grant_type", TOKEN_EXCHANGE_GRANT),
                     ("subject_token", &sid),
-                    ("subject_token_type", VOICE_SESSION),
+                    ("subject_token_type", VOICE_SESSION_TOKEN_TYPE),
                 ],
             )
             .await;
@@ -255,7 +246,7 @@ async fn a_tool_token_names_the_caller_the_agent_and_the_call_and_a_tool_server_
         .as_str()
         .unwrap()
         .ends_with(path::OAUTH_INTROSPECT));
-    assert_eq!(meta["grant_types_supported"], json!([EXCHANGE]));
+    assert_eq!(meta["grant_types_supported"], json!([TOKEN_EXCHANGE_GRANT]));
 }
 
 #[tokio::test]
@@ -347,18 +338,7 @@ async fn scopes_stay_within_the_callers_permissions_and_the_clients_allowance() 
         "mcp.bank.example",
         "https://mcp.bank.example/#x",
     ] {
-        let r = app
-            .post_form(
-                path::OAUTH_TOKEN,
-                Some(&agent()),
-                &[
-                    ("grant_type", EXCHANGE),
-                    ("subject_token", &sid),
-                    ("subject_token_type", VOICE_SESSION),
-                    ("resource", resource),
-                ],
-            )
-            .await;
+        let r = app.token_exchange(&agent(), &sid, resource, None).await;
         assert_eq!(
             (r.status, r.json()["error"].clone()),
             (400, json!("invalid_target")),
@@ -381,7 +361,10 @@ async fn scopes_stay_within_the_callers_permissions_and_the_clients_allowance() 
         .post_form(
             path::OAUTH_TOKEN,
             Some(&agent()),
-            &[("grant_type", EXCHANGE), ("grant_type", EXCHANGE)],
+            &[
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
+            ],
         )
         .await;
     assert_eq!(
@@ -393,7 +376,7 @@ async fn scopes_stay_within_the_callers_permissions_and_the_clients_allowance() 
             path::OAUTH_TOKEN,
             Some(&agent()),
             &[
-                ("grant_type", EXCHANGE),
+                ("grant_type", TOKEN_EXCHANGE_GRANT),
                 ("client_secret", LOCAL_AGENT_CLIENT_SECRET),
             ],
         )
@@ -716,17 +699,7 @@ async fn nothing_from_one_call_or_one_tool_server_serves_another() {
         .unwrap()
         .to_owned();
     let r = app
-        .post_form(
-            path::OAUTH_TOKEN,
-            Some(&agent()),
-            &[
-                ("grant_type", EXCHANGE),
-                ("subject_token", &call_b),
-                ("subject_token_type", VOICE_SESSION),
-                ("resource", CARDS_TOOL_SERVER),
-                ("scope", "read"),
-            ],
-        )
+        .token_exchange(&agent(), &call_b, CARDS_TOOL_SERVER, Some("read"))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let cards_token = r.json()["access_token"].as_str().unwrap().to_owned();
@@ -747,16 +720,7 @@ async fn nothing_from_one_call_or_one_tool_server_serves_another() {
         .is_err());
     // A tool server's credentials mint nothing, not even for its own audience.
     let r = app
-        .post_form(
-            path::OAUTH_TOKEN,
-            Some(&cards),
-            &[
-                ("grant_type", EXCHANGE),
-                ("subject_token", &call_b),
-                ("subject_token_type", VOICE_SESSION),
-                ("resource", CARDS_TOOL_SERVER),
-            ],
-        )
+        .token_exchange(&cards, &call_b, CARDS_TOOL_SERVER, None)
         .await;
     assert_eq!(r.json()["error"], "invalid_grant", "{}", r.text);
 

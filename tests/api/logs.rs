@@ -167,23 +167,7 @@ async fn no_secret_reaches_the_logs_or_the_table() {
         .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.text);
     let tool = app
-        .post_form(
-            path::OAUTH_TOKEN,
-            Some(&agent),
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("subject_token", sid),
-                (
-                    "subject_token_type",
-                    "urn:voicegate:token-type:voice-session",
-                ),
-                ("resource", LOCAL_TOOL_SERVER),
-                ("scope", "read transact"),
-            ],
-        )
+        .token_exchange(&agent, sid, LOCAL_TOOL_SERVER, Some("read transact"))
         .await
         .json();
     let tool_token = tool["access_token"]

@@ -207,23 +207,7 @@ async fn every_endpoint_makes_the_fewest_aws_round_trips_its_invariants_allow() 
         .await,
     );
     let exchanged = app
-        .post_form(
-            path::OAUTH_TOKEN,
-            Some(&agent),
-            &[
-                (
-                    "grant_type",
-                    "urn:ietf:params:oauth:grant-type:token-exchange",
-                ),
-                ("subject_token", &sid),
-                (
-                    "subject_token_type",
-                    "urn:voicegate:token-type:voice-session",
-                ),
-                ("resource", LOCAL_TOOL_SERVER),
-                ("scope", "read transact"),
-            ],
-        )
+        .token_exchange(&agent, &sid, LOCAL_TOOL_SERVER, Some("read transact"))
         .await;
     note("POST /oauth/token (transact)", &exchanged);
     let tool = exchanged.json()["access_token"]

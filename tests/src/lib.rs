@@ -445,6 +445,26 @@ impl TestApp {
         .await
     }
 
+    /// RFC 8693 token exchange at `/oauth/token`: the voice session `sid` as
+    /// subject, for the tool server `resource`, with `scope` when given.
+    pub async fn token_exchange(
+        &self,
+        authorization: &str,
+        sid: &str,
+        resource: &str,
+        scope: Option<&str>,
+    ) -> Resp {
+        let mut form = vec![
+            ("grant_type", TOKEN_EXCHANGE_GRANT),
+            ("subject_token", sid),
+            ("subject_token_type", VOICE_SESSION_TOKEN_TYPE),
+            ("resource", resource),
+        ];
+        form.extend(scope.map(|s| ("scope", s)));
+        self.post_form(path::OAUTH_TOKEN, Some(authorization), &form)
+            .await
+    }
+
     /// A POST from another loopback address (127.0.0.2, ...), which the API
     /// sees as another source IP: for per-source limits.
     pub async fn post_from(&self, source: &str, path: &str, body: Value) -> Resp {
@@ -727,6 +747,10 @@ pub fn spoken(code: &str) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// RFC 8693's grant type, and the subject token type of a voice session.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const VOICE_SESSION_TOKEN_TYPE: &str = "urn:voicegate:token-type:voice-session";
 
 /// `Authorization: Basic` for a client (RFC 6749 §2.3.1).
 pub fn basic_auth(client_id: &str, secret: &str) -> String {

@@ -174,6 +174,15 @@ impl Db {
     }
 
     /// Revokes a session (idempotent: the first revocation stays).
+    pub async fn revoke_session(
+        &self,
+        sid: &AuthSessionId,
+        now: UnixTime,
+        reason: RevocationReason,
+    ) -> Result<bool, StoreError> {
+        self.revoke(sid, None, now, reason).await
+    }
+
     /// Revokes a session that is still live and `user`'s, in one conditional
     /// write (logout): false when it was not (revoked, expired, not theirs).
     pub async fn revoke_live_session(
@@ -183,31 +192,31 @@ impl Db {
         now: UnixTime,
         reason: RevocationReason,
     ) -> Result<bool, StoreError> {
-        let req = self
-            .update(pk(sid), "SESSION")
-            .update_expression("SET revoked_at = :now, revoked_reason = :reason")
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(revoked_at) \
-                 AND user_id = :user AND expires_at > :now",
-            )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":user", s(user))
-            .expression_attribute_values(":reason", s(reason.as_str()));
-        Ok(self.write(req).await?.applied())
+        self.revoke(sid, Some(user), now, reason).await
     }
 
-    pub async fn revoke_session(
+    /// Sets `revoked_at` unless already set; with `owner`, only on a live
+    /// session of that user.
+    async fn revoke(
         &self,
         sid: &AuthSessionId,
+        owner: Option<&str>,
         now: UnixTime,
         reason: RevocationReason,
     ) -> Result<bool, StoreError> {
-        let req = self
+        let mut condition = "attribute_exists(pk) AND attribute_not_exists(revoked_at)".to_owned();
+        let mut req = self
             .update(pk(sid), "SESSION")
             .update_expression("SET revoked_at = :now, revoked_reason = :reason")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(revoked_at)")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":reason", s(reason.as_str()));
-        Ok(self.write(req).await?.applied())
+        if let Some(user) = owner {
+            condition.push_str(" AND user_id = :user AND expires_at > :now");
+            req = req.expression_attribute_values(":user", s(user));
+        }
+        Ok(self
+            .write(req.condition_expression(condition))
+            .await?
+            .applied())
     }
 }
