@@ -45,6 +45,8 @@ fn claims() -> AccessClaims {
         platform: Some(Platform::Mobile),
         amr: vec![AuthMethod::Pwd],
         two_factor_verified: false,
+        biometric_verified: false,
+        idp: None,
     }
 }
 

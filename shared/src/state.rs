@@ -9,6 +9,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::aws_calls::CallRecorder;
+use crate::adapters::jwks::JwksCache;
 use crate::adapters::secrets::{
     AgentClients, LiveKitCredentials, SecretStore, Secrets, SecretsError,
 };
@@ -26,6 +27,8 @@ pub struct AppState {
     pub sms: SmsSender,
     pub secrets: SecretStore,
     pub clock: Arc<dyn Clock>,
+    /// Trusted identity providers' public keys, fetched when first needed.
+    pub jwks: JwksCache,
 }
 
 /// The AWS clients' configuration, per service where tests need to differ
@@ -119,6 +122,7 @@ impl AppState {
             sms,
             secrets,
             clock,
+            jwks: JwksCache::default(),
         }
     }
 

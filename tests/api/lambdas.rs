@@ -103,7 +103,7 @@ async fn every_sample_event_is_answered_by_its_function() {
     let ada = app.login_as(&ADA).await;
     let refresh = app.login_as(&JOHN).await["refresh_token"].clone();
     // In this order: the OTP and phone events use what the ones before them sent.
-    let cases: [(&str, u16); 25] = [
+    let cases: [(&str, u16); 32] = [
         ("health.json", 200),
         ("jwks.json", 200),
         ("openapi.json", 200),
@@ -129,8 +129,26 @@ async fn every_sample_event_is_answered_by_its_function() {
         ("oauth-token.json", 200),
         ("oauth-introspect.json", 200),
         ("oauth-metadata.json", 200),
+        // Passkeys: each ceremony's finish answers its start.
+        ("passkey-register-start.json", 200),
+        ("passkey-register-finish.json", 201),
+        ("passkeys.json", 200),
+        ("passkey-login-start.json", 200),
+        ("passkey-login-finish.json", 200),
+        ("passkey-delete.json", 204),
+        ("oidc.json", 200),
         ("logout.json", 204),
     ];
+    let issuer = voicegate_local::oidc_issuer::LocalIssuer::start(0)
+        .await
+        .unwrap();
+    let mut env = app.lambda_env();
+    env.push((
+        "OIDC_PROVIDERS".to_owned(),
+        serde_json::json!([issuer.provider()]).to_string(),
+    ));
+    let mut device = voicegate_tests::soft_passkey::SoftPasskey::new("http://localhost:3000");
+    let (mut ceremony, mut passkey_id) = (Value::Null, String::new());
     // One sample event per route, none left out.
     let mut covered: Vec<String> = cases
         .iter()
@@ -145,7 +163,8 @@ async fn every_sample_event_is_answered_by_its_function() {
     for (file, expected) in cases {
         let text = event(file)
             .replace(SAMPLE_SESSION_ID, &session_id)
-            .replace("TOOL_TOKEN", &tool_token);
+            .replace("TOOL_TOKEN", &tool_token)
+            .replace("PASSKEY_ID", &passkey_id);
         let mut e: Value = serde_json::from_str(&text).unwrap();
         let route_key = e["routeKey"].as_str().unwrap().to_owned();
         let route = voicegate::Route::ALL
@@ -184,6 +203,20 @@ async fn every_sample_event_is_answered_by_its_function() {
             "phone-verify.json" | "step-up-verify.json" => {
                 body["otp"] = code_texted_to(&app, PHONE_EVENT_NUMBER).await.into()
             }
+            "passkey-register-finish.json" | "passkey-login-finish.json" => {
+                body["ceremony_id"] = ceremony["ceremony_id"].clone();
+                body["credential"] = if file == "passkey-register-finish.json" {
+                    device.register(&ceremony["options"])
+                } else {
+                    device.assert(&ceremony["options"])
+                };
+            }
+            "oidc.json" => body["id_token"] = issuer
+                .mint(
+                    &serde_json::json!({"sub": "sample-event", "email": "sample-event@example.com",
+                        "email_verified": true, "nonce": body["nonce"]}),
+                )
+                .into(),
             "in-call-otp-verify.json" => {
                 body["otp"] = spoken(&code_texted_to(&app, PHONE_EVENT_NUMBER).await).into()
             }
@@ -205,7 +238,7 @@ async fn every_sample_event_is_answered_by_its_function() {
             .as_object_mut()
             .unwrap()
             .remove("content-length");
-        let resp = invoke(function.name, &app.lambda_env(), &e.to_string())
+        let resp = invoke(function.name, &env, &e.to_string())
             .await
             .unwrap_or_else(|exited| {
                 panic!("{} exited on {file}: {}", function.name, exited.stderr)
@@ -223,6 +256,16 @@ async fn every_sample_event_is_answered_by_its_function() {
                 tool_token = body_of(&resp)["access_token"].as_str().unwrap().to_owned()
             }
             "oauth-introspect.json" => assert_eq!(body_of(&resp)["active"], true),
+            "passkey-register-start.json" | "passkey-login-start.json" => ceremony = body_of(&resp),
+            "passkeys.json" => {
+                passkey_id = body_of(&resp)["passkeys"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+            "passkey-login-finish.json" => {
+                assert_eq!(body_of(&resp)["user"]["user_id"], JOHN.user_id)
+            }
             _ => {}
         }
     }

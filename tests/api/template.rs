@@ -173,6 +173,7 @@ fn each_function_gets_exactly_the_access_its_routes_declare() {
                         "dynamodb:PutItem" => Access::PutItem,
                         "dynamodb:UpdateItem" => Access::UpdateItem,
                         "dynamodb:DeleteItem" => Access::DeleteItem,
+                        "dynamodb:Query" => Access::Query,
                         "secretsmanager:GetSecretValue"
                             if *resource == json!({"Ref": "AppSecret"}) =>
                         {

@@ -69,7 +69,8 @@ async fn the_participant_token_carries_the_verified_caller_and_no_more_rights() 
         json!({"user_id": JOHN.user_id, "email": JOHN.email, "user_name": JOHN.full_name,
                "roles": JOHN.roles, "permissions": JOHN.permissions,
                "session_type": "voice_assistant", "session_id": session_id,
-               "platform": "web", "two_factor_verified": false})
+               "platform": "web", "two_factor_verified": false,
+               "biometric_verified": false})
     );
     let attrs = &py["attributes"];
     assert_eq!(attrs["user_id"], JOHN.user_id);
@@ -77,6 +78,7 @@ async fn the_participant_token_carries_the_verified_caller_and_no_more_rights() 
     assert_eq!(attrs["session_type"], "voice_assistant");
     assert_eq!(attrs["permissions"], JOHN.permissions.join(","));
     assert_eq!(attrs["two_factor_verified"], "false");
+    assert_eq!(attrs["biometric_verified"], "false");
     assert_eq!(attrs["platform"], "web");
 }
 

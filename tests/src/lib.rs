@@ -8,6 +8,7 @@
 pub mod contract;
 pub mod faults;
 pub mod runtime_api;
+pub mod soft_passkey;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -392,6 +393,11 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         self.send(req).await
+    }
+
+    pub async fn delete(&self, path: &str, bearer: &str) -> Resp {
+        self.send(self.http.delete(self.url(path)).bearer_auth(bearer))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Resp {

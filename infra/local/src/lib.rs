@@ -2,6 +2,7 @@
 //! provisioned from template.yaml. Also the test harness's way to stand up an
 //! isolated copy of the product.
 
+pub mod oidc_issuer;
 pub mod seed;
 pub mod server;
 pub mod template;

@@ -87,7 +87,7 @@ impl DemoUser {
             max_accounts: state.config.limits.accounts_per_phone,
         };
         // Seeding is idempotent: an existing demo user stays as it is.
-        match state.db.create_user(&user, Some(slot)).await {
+        match state.db.create_user(&user, Some(slot), None).await {
             Ok(()) | Err(CreateUserError::EmailTaken) | Err(CreateUserError::IdTaken) => Ok(()),
             Err(e) => Err(format!("seeding {}: {e}", self.user_id).into()),
         }

@@ -19,6 +19,8 @@ pub enum Access {
     PutItem,
     UpdateItem,
     DeleteItem,
+    /// A Query of one partition of the table (a user's passkeys).
+    Query,
     /// `sns:Publish` straight to a phone number.
     PublishSms,
     /// `secretsmanager:GetSecretValue` on the app secret.
@@ -39,6 +41,7 @@ impl Access {
             Access::PutItem => "dynamodb:PutItem",
             Access::UpdateItem => "dynamodb:UpdateItem",
             Access::DeleteItem => "dynamodb:DeleteItem",
+            Access::Query => "dynamodb:Query",
             Access::PublishSms => "sns:Publish",
             Access::AppSecret | Access::LiveKitSecret | Access::AgentClientsSecret => {
                 "secretsmanager:GetSecretValue"
@@ -132,6 +135,7 @@ impl CallRecorder {
             ("DynamoDB", "PutItem") => vec![Access::PutItem],
             ("DynamoDB", "UpdateItem") => vec![Access::UpdateItem],
             ("DynamoDB", "DeleteItem") => vec![Access::DeleteItem],
+            ("DynamoDB", "Query") => vec![Access::Query],
             ("DynamoDB", "TransactWriteItems") => transaction_parts(body),
             ("SNS", "Publish") => vec![Access::PublishSms],
             ("Secrets Manager" | "SecretsManager", "GetSecretValue") => {

@@ -4,6 +4,7 @@
 //! returns its own error; none knows about HTTP or the rules above it.
 
 pub mod aws_calls;
+pub mod jwks;
 pub mod password;
 pub mod secrets;
 pub mod sms;

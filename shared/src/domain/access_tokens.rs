@@ -91,6 +91,12 @@ pub struct AccessClaims {
     pub platform: Option<Platform>,
     pub amr: Vec<AuthMethod>,
     pub two_factor_verified: bool,
+    /// A passkey with user verification (on a phone, the biometric) signed in.
+    #[serde(default)]
+    pub biometric_verified: bool,
+    /// The external identity provider a federated sign-in came through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 impl AccessClaims {
@@ -193,6 +199,8 @@ mod tests {
             platform: Some(Platform::Web),
             amr: vec![AuthMethod::Pwd],
             two_factor_verified: false,
+            biometric_verified: false,
+            idp: None,
         }
     }
 

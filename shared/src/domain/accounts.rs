@@ -13,8 +13,7 @@ use crate::domain::phone;
 use crate::domain::throttle::{self, Limit};
 use crate::state::AppState;
 use crate::types::{
-    AuthMethod, Email, FullName, LoginPassword, NewPassword, OtpCode, Phone, Platform, SourceIp,
-    UserId,
+    Email, FullName, LoginPassword, NewPassword, OtpCode, Phone, Platform, SourceIp, UserId,
 };
 
 /// What a new account is made of (the body of `POST /auth/register`).
@@ -50,14 +49,14 @@ pub fn registration_open(state: &AppState) -> Result<()> {
 
 /// New accounts get `u` + 12 random digits: not guessable from a count, so
 /// user ids (which the OTP routes take) do not enumerate accounts.
-fn new_user_id() -> UserId {
+pub(crate) fn new_user_id() -> UserId {
     let n: u64 = rand::rngs::OsRng.gen_range(100_000_000_000..1_000_000_000_000);
     UserId::parse(&format!("u{n}")).expect("u + 12 digits is a valid user id")
 }
 
 /// Draws of a fresh user id before giving up (a collision among 9·10^11 ids
 /// is already unlikely once).
-const USER_ID_DRAWS: usize = 5;
+pub(crate) const USER_ID_DRAWS: usize = 5;
 
 /// Creates the account and signs it in. A phone number given is texted a
 /// verification code; if that fails the account exists anyway and the code
@@ -92,15 +91,17 @@ pub async fn register(
             created_at: state.now(),
             suspended_at: None,
         };
-        match state.db.create_user(&user, None).await {
+        match state.db.create_user(&user, None, None).await {
             Ok(()) => return signed_up(state, &user, account.platform, source).await,
             Err(CreateUserError::IdTaken) => continue,
             Err(CreateUserError::EmailTaken) => {
                 audit::record("register", None, Outcome::Failure, "email_taken", None);
                 return Err(Error::EmailTaken);
             }
-            Err(CreateUserError::PhoneFull) => {
-                return Err(Error::internal("registration claimed a phone slot"))
+            Err(CreateUserError::PhoneFull | CreateUserError::IdentityLinked) => {
+                return Err(Error::internal(
+                    "registration claimed a phone slot or a link",
+                ))
             }
             Err(CreateUserError::Store(e)) => return Err(e.into()),
         }
@@ -123,12 +124,7 @@ async fn signed_up(
         "created",
         None,
     );
-    let proof = Proof {
-        amr: vec![AuthMethod::Pwd],
-        two_factor_verified: false,
-        platform,
-    };
-    let tokens = auth_sessions::start(state, user, proof).await?;
+    let tokens = auth_sessions::start(state, user, Proof::password(false, platform)).await?;
     if user.pending_phone.is_some() {
         if let Err(err) = phone::send_verification(state, user, source).await {
             tracing::warn!(
@@ -226,22 +222,9 @@ pub async fn login(
     }
     let proof = if user.mfa_enabled {
         second_factor(state, &user, credentials.otp_code.as_ref(), source).await?;
-        Proof {
-            amr: vec![
-                AuthMethod::Pwd,
-                AuthMethod::Sms,
-                AuthMethod::Otp,
-                AuthMethod::Mfa,
-            ],
-            two_factor_verified: true,
-            platform: credentials.platform,
-        }
+        Proof::password(true, credentials.platform)
     } else {
-        Proof {
-            amr: vec![AuthMethod::Pwd],
-            two_factor_verified: false,
-            platform: credentials.platform,
-        }
+        Proof::password(false, credentials.platform)
     };
     audit::record(
         "login",

@@ -140,6 +140,72 @@ pub struct Proof {
     pub amr: Vec<AuthMethod>,
     pub two_factor_verified: bool,
     pub platform: Option<Platform>,
+    /// The external identity provider, for a federated sign-in.
+    pub idp: Option<String>,
+}
+
+impl Proof {
+    /// A password, or a password and its SMS second factor.
+    pub fn password(with_sms_factor: bool, platform: Option<Platform>) -> Self {
+        let amr = if with_sms_factor {
+            vec![
+                AuthMethod::Pwd,
+                AuthMethod::Sms,
+                AuthMethod::Otp,
+                AuthMethod::Mfa,
+            ]
+        } else {
+            vec![AuthMethod::Pwd]
+        };
+        Self {
+            amr,
+            two_factor_verified: with_sms_factor,
+            platform,
+            idp: None,
+        }
+    }
+
+    /// A code sent by SMS, alone.
+    pub fn sms_code(platform: Option<Platform>) -> Self {
+        Self {
+            amr: vec![AuthMethod::Otp, AuthMethod::Sms],
+            two_factor_verified: false,
+            platform,
+            idp: None,
+        }
+    }
+
+    /// A passkey with user verification: something held (the device's key)
+    /// and something the user is or knows (biometric or device PIN), so it
+    /// counts as a second factor (RFC 8176 `hwk` + `user`).
+    pub fn passkey(platform: Option<Platform>) -> Self {
+        Self {
+            amr: vec![AuthMethod::Hwk, AuthMethod::User],
+            two_factor_verified: true,
+            platform,
+            idp: None,
+        }
+    }
+
+    /// An external identity provider's ID token; a second factor only when
+    /// the provider is trusted to say so and said it (`amr` with `mfa`).
+    pub fn federated(idp: &str, provider_mfa: bool, platform: Option<Platform>) -> Self {
+        let mut amr = vec![AuthMethod::Fed];
+        if provider_mfa {
+            amr.push(AuthMethod::Mfa);
+        }
+        Self {
+            amr,
+            two_factor_verified: provider_mfa,
+            platform,
+            idp: Some(idp.to_owned()),
+        }
+    }
+
+    /// The sign-in was a passkey with user verification.
+    pub fn biometric(amr: &[AuthMethod]) -> bool {
+        amr.contains(&AuthMethod::Hwk) && amr.contains(&AuthMethod::User)
+    }
 }
 
 /// Starts an auth session for `user` and issues its first token pair. The
@@ -162,6 +228,7 @@ pub async fn start(state: &AppState, user: &User, proof: Proof) -> Result<TokenR
         amr: proof.amr,
         platform: proof.platform,
         two_factor_verified: proof.two_factor_verified,
+        idp: proof.idp,
     };
     let response = token_pair(state, &secrets, user, &session, refresh_token)?;
     state.db.create_session(&session).await?;
@@ -201,6 +268,8 @@ fn token_pair(
         platform: session.platform,
         amr: session.amr.clone(),
         two_factor_verified: session.two_factor_verified,
+        biometric_verified: Proof::biometric(&session.amr),
+        idp: session.idp.clone(),
     };
     let access_token = access_tokens::sign(secrets, &claims)?;
     Ok(TokenResponse {

@@ -68,6 +68,24 @@ pub enum Error {
     InvalidTarget,
     #[error("unsupported grant type")]
     UnsupportedGrantType,
+    /// A passkey assertion that does not verify, for a ceremony that is
+    /// unknown, used or expired, or for a passkey that is gone.
+    #[error("passkey refused")]
+    PasskeyRefused,
+    /// An ID token that is not one we accept (signature, issuer, audience,
+    /// time, nonce, or already exchanged).
+    #[error("ID token refused")]
+    IdTokenRefused,
+    /// The provider did not verify the email, so it can neither find nor
+    /// create an account.
+    #[error("email not verified by the provider")]
+    EmailUnverified,
+    /// The thing asked for does not exist (or is not the caller's).
+    #[error("not found")]
+    NotFound,
+    /// The sign-in is too old for this change; sign in again first.
+    #[error("recent sign-in required")]
+    ReauthenticationRequired,
     /// A dependency failed, throttled or timed out; the caller may retry.
     #[error("a dependency is unavailable")]
     Unavailable(#[source] Cause),

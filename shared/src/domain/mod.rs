@@ -20,6 +20,8 @@ pub mod auth_sessions;
 pub mod codes;
 pub mod error;
 pub mod livekit;
+pub mod oidc;
+pub mod passkeys;
 pub mod phone;
 pub mod sms_sign_in;
 pub mod throttle;

@@ -9,7 +9,7 @@ use crate::domain::codes::{self, CodeCheck, CodeRequest, Purpose};
 use crate::domain::error::{Error, Result};
 use crate::domain::phone;
 use crate::state::AppState;
-use crate::types::{AuthMethod, OtpCode, SourceIp, UserId};
+use crate::types::{OtpCode, SourceIp, UserId};
 
 /// Texts a sign-in code to the user's verified number, if there is one.
 pub async fn request_code(state: &AppState, user_id: &UserId, source: &SourceIp) -> Result<()> {
@@ -82,10 +82,5 @@ pub async fn verify_code(
         );
         return Err(Error::PasswordRequired);
     }
-    let proof = Proof {
-        amr: vec![AuthMethod::Otp, AuthMethod::Sms],
-        two_factor_verified: false,
-        platform: None,
-    };
-    auth_sessions::start(state, &user, proof).await
+    auth_sessions::start(state, &user, Proof::sms_code(None)).await
 }

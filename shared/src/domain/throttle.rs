@@ -27,6 +27,10 @@ pub enum Limit<'a> {
     ConnectionDetailsPerIp(&'a SourceIp),
     /// In-call sign-in and step-up codes asked within one voice session.
     CodesPerVoiceSession(&'a VoiceSessionId),
+    /// Passkey ceremonies (sign-in starts, registration starts) per source.
+    PasskeyCeremoniesPerIp(&'a SourceIp),
+    /// Federated sign-ins per source (each may fetch a provider's keys).
+    OidcSignInsPerIp(&'a SourceIp),
 }
 
 impl Limit<'_> {
@@ -46,6 +50,8 @@ impl Limit<'_> {
             Limit::ConnectionDetailsPerUser(user) => format!("connection_details#{user}"),
             Limit::ConnectionDetailsPerIp(ip) => format!("connection_details_ip#{ip}"),
             Limit::CodesPerVoiceSession(session) => format!("otp_voice#{session}"),
+            Limit::PasskeyCeremoniesPerIp(ip) => format!("passkey_ip#{ip}"),
+            Limit::OidcSignInsPerIp(ip) => format!("oidc_ip#{ip}"),
         }
     }
 
@@ -64,6 +70,8 @@ impl Limit<'_> {
             Limit::ConnectionDetailsPerUser(_) => l.connection_details_per_user,
             Limit::ConnectionDetailsPerIp(_) => l.connection_details_per_ip,
             Limit::CodesPerVoiceSession(_) => l.otp_requests_per_user,
+            Limit::PasskeyCeremoniesPerIp(_) => l.passkey_ceremonies_per_ip,
+            Limit::OidcSignInsPerIp(_) => l.oidc_sign_ins_per_ip,
         }
     }
 }

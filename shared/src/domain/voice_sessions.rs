@@ -134,6 +134,7 @@ pub async fn issue(
     let name = user.full_name.as_str().to_owned();
     let platform = auth.claims.platform.map(|p| p.as_str());
     let two_factor = auth.claims.two_factor_verified;
+    let biometric = auth.claims.biometric_verified;
     let metadata = json!({
         "user_id": user.user_id,
         "email": user.email,
@@ -144,6 +145,7 @@ pub async fn issue(
         "session_id": room.session_id,
         "platform": platform,
         "two_factor_verified": two_factor,
+        "biometric_verified": biometric,
     });
     // Attributes are string-to-string: lists are comma-joined.
     let attributes = vec![
@@ -156,6 +158,7 @@ pub async fn issue(
         ("session_id".to_owned(), room.session_id.to_string()),
         ("platform".to_owned(), platform.unwrap_or("").to_owned()),
         ("two_factor_verified".to_owned(), two_factor.to_string()),
+        ("biometric_verified".to_owned(), biometric.to_string()),
     ];
     let ttl = state.config.livekit_token_ttl;
     let dispatched: Vec<String> = agents.iter().map(|a| a.agent_name.clone()).collect();

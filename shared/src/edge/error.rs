@@ -137,6 +137,18 @@ impl ApiError {
                 }
                 D::RoomTaken => Kind(S::CONFLICT, "room_taken", "Room already has a session"),
                 D::InvalidGrant(_) => Kind(S::BAD_REQUEST, "invalid_grant", "Invalid grant"),
+                D::PasskeyRefused | D::IdTokenRefused => Kind(
+                    S::UNAUTHORIZED,
+                    "invalid_credentials",
+                    "Invalid credentials",
+                ),
+                D::EmailUnverified => Kind(S::FORBIDDEN, "email_unverified", "Email not verified"),
+                D::NotFound => Kind(S::NOT_FOUND, "not_found", "Not found"),
+                D::ReauthenticationRequired => Kind(
+                    S::FORBIDDEN,
+                    "reauthentication_required",
+                    "Recent sign-in required",
+                ),
                 D::InvalidScope => Kind(S::BAD_REQUEST, "invalid_scope", "Invalid scope"),
                 D::InvalidTarget => Kind(S::BAD_REQUEST, "invalid_target", "Invalid target"),
                 D::UnsupportedGrantType => Kind(
@@ -238,6 +250,15 @@ fn domain_detail(e: &DomainError) -> String {
         D::UnsupportedGrantType => {
             "Only urn:ietf:params:oauth:grant-type:token-exchange is supported."
         }
+        D::PasskeyRefused => "The passkey could not be verified; start a new ceremony.",
+        D::IdTokenRefused => {
+            "The ID token is invalid, expired, already used, or not from a trusted provider."
+        }
+        D::EmailUnverified => {
+            "The identity provider has not verified this email, so it cannot sign in here."
+        }
+        D::NotFound => "No such item.",
+        D::ReauthenticationRequired => "Sign in again, then repeat this within a few minutes.",
         D::Unavailable(_) => "A dependency is unavailable; try again shortly.",
         D::Internal(_) => "Something went wrong on our side.",
     };

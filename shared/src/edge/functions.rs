@@ -110,7 +110,25 @@ pub const OAUTH: Function = Function {
     routes: &[Route::OAuthToken, Route::OAuthIntrospect],
 };
 
-pub const ALL: [Function; 12] = [
+/// Passkey registration, listing, removal and sign-in.
+pub const PASSKEYS: Function = Function {
+    name: "passkeys",
+    routes: &[
+        Route::PasskeyRegisterStart,
+        Route::PasskeyRegisterFinish,
+        Route::PasskeyList,
+        Route::PasskeyDelete,
+        Route::PasskeySignInStart,
+        Route::PasskeySignInFinish,
+    ],
+};
+/// Sign-in with a trusted identity provider's ID token.
+pub const OIDC_SIGN_IN: Function = Function {
+    name: "oidc-sign-in",
+    routes: &[Route::OidcSignIn],
+};
+
+pub const ALL: [Function; 14] = [
     HEALTH,
     REGISTER,
     LOGIN,
@@ -123,6 +141,8 @@ pub const ALL: [Function; 12] = [
     ADMIN_LIVEKIT_TOKENS,
     AGENT_CALLS,
     OAUTH,
+    PASSKEYS,
+    OIDC_SIGN_IN,
 ];
 
 use Access::*;
@@ -176,6 +196,19 @@ impl Route {
             Route::OAuthToken => &[AgentClientsSecret, AppSecret, GetItem, UpdateItem],
             // The session, its app sign-in; a transact token's single use.
             Route::OAuthIntrospect => &[AgentClientsSecret, AppSecret, GetItem, PutItem],
+            // The session and user; the limit, the user's passkeys, the ceremony.
+            Route::PasskeyRegisterStart => &[AppSecret, GetItem, PutItem, UpdateItem, Query],
+            // The session and user; the ceremony's single use; passkey, pointer and count.
+            Route::PasskeyRegisterFinish => &[AppSecret, GetItem, PutItem, UpdateItem],
+            Route::PasskeyList => &[AppSecret, GetItem, Query],
+            // The session; passkey, pointer and count in one transaction.
+            Route::PasskeyDelete => &[AppSecret, GetItem, DeleteItem, UpdateItem],
+            // The limit, the ceremony.
+            Route::PasskeySignInStart => &[PutItem, UpdateItem],
+            // The ceremony's single use, pointer, passkey and user, the counter, the session.
+            Route::PasskeySignInFinish => &[AppSecret, GetItem, PutItem, UpdateItem],
+            // The limit, the token's single use, the link, the user (and its guards), the session.
+            Route::OidcSignIn => &[AppSecret, GetItem, PutItem, UpdateItem],
         }
     }
 }

@@ -170,7 +170,7 @@ impl App {
         if preflight {
             headers.insert(
                 http::header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, OPTIONS"),
+                HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
             );
             headers.insert(
                 http::header::ACCESS_CONTROL_ALLOW_HEADERS,

@@ -6,6 +6,7 @@ use http::Method;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PathArgs {
     pub session_id: Option<String>,
+    pub passkey_id: Option<String>,
 }
 
 /// Every route of the API. Each Lambda serves a subset; the local API serves all.
@@ -35,10 +36,17 @@ pub enum Route {
     OAuthToken,
     OAuthIntrospect,
     OAuthMetadata,
+    PasskeyRegisterStart,
+    PasskeyRegisterFinish,
+    PasskeyList,
+    PasskeyDelete,
+    PasskeySignInStart,
+    PasskeySignInFinish,
+    OidcSignIn,
 }
 
 impl Route {
-    pub const ALL: [Route; 24] = [
+    pub const ALL: [Route; 31] = [
         Route::Health,
         Route::Jwks,
         Route::OpenApi,
@@ -63,13 +71,24 @@ impl Route {
         Route::OAuthToken,
         Route::OAuthIntrospect,
         Route::OAuthMetadata,
+        Route::PasskeyRegisterStart,
+        Route::PasskeyRegisterFinish,
+        Route::PasskeyList,
+        Route::PasskeyDelete,
+        Route::PasskeySignInStart,
+        Route::PasskeySignInFinish,
+        Route::OidcSignIn,
     ];
 
     pub fn method(self) -> Method {
         match self {
-            Route::Health | Route::Jwks | Route::OpenApi | Route::Me | Route::OAuthMetadata => {
-                Method::GET
-            }
+            Route::Health
+            | Route::Jwks
+            | Route::OpenApi
+            | Route::Me
+            | Route::OAuthMetadata
+            | Route::PasskeyList => Method::GET,
+            Route::PasskeyDelete => Method::DELETE,
             _ => Method::POST,
         }
     }
@@ -100,6 +119,13 @@ impl Route {
             Route::OAuthToken => "/oauth/token",
             Route::OAuthIntrospect => "/oauth/introspect",
             Route::OAuthMetadata => "/.well-known/oauth-authorization-server",
+            Route::PasskeyRegisterStart => "/auth/passkeys/register/start",
+            Route::PasskeyRegisterFinish => "/auth/passkeys/register/finish",
+            Route::PasskeyList => "/auth/passkeys",
+            Route::PasskeyDelete => "/auth/passkeys/{passkey_id}",
+            Route::PasskeySignInStart => "/auth/passkeys/login/start",
+            Route::PasskeySignInFinish => "/auth/passkeys/login/finish",
+            Route::OidcSignIn => "/auth/oidc",
         }
     }
 
@@ -112,6 +138,8 @@ impl Route {
             let segment = got.next()?;
             if want == "{session_id}" && !segment.is_empty() {
                 args.session_id = Some(segment.to_owned());
+            } else if want == "{passkey_id}" && !segment.is_empty() {
+                args.passkey_id = Some(segment.to_owned());
             } else if want != segment {
                 return None;
             }

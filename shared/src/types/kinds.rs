@@ -10,6 +10,13 @@ pub enum AuthMethod {
     Otp,
     Sms,
     Mfa,
+    /// Proof of possession of a hardware-secured key (a passkey).
+    Hwk,
+    /// The authenticator verified the user (biometric or device PIN).
+    User,
+    /// Signed in through a trusted external identity provider (OIDC); not
+    /// an RFC 8176 value, which has none for federation.
+    Fed,
 }
 
 impl AuthMethod {
@@ -19,6 +26,9 @@ impl AuthMethod {
             AuthMethod::Otp => "otp",
             AuthMethod::Sms => "sms",
             AuthMethod::Mfa => "mfa",
+            AuthMethod::Hwk => "hwk",
+            AuthMethod::User => "user",
+            AuthMethod::Fed => "fed",
         }
     }
 
@@ -28,6 +38,9 @@ impl AuthMethod {
             "otp" => AuthMethod::Otp,
             "sms" => AuthMethod::Sms,
             "mfa" => AuthMethod::Mfa,
+            "hwk" => AuthMethod::Hwk,
+            "user" => AuthMethod::User,
+            "fed" => AuthMethod::Fed,
             _ => return None,
         })
     }

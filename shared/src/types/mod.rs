@@ -11,6 +11,7 @@ mod ids;
 mod kinds;
 mod livekit_text;
 mod names;
+mod sign_in;
 pub mod text;
 
 pub use agents::{
@@ -24,6 +25,7 @@ pub use kinds::{
 };
 pub use livekit_text::{AdminTokenTtl, TokenMetadata, TokenText};
 pub use names::FullName;
+pub use sign_in::{CeremonyId, PasskeyId, PasskeyName};
 
 use text::TextProblem;
 

@@ -34,6 +34,8 @@ pub struct AuthSession {
     pub amr: Vec<AuthMethod>,
     pub platform: Option<Platform>,
     pub two_factor_verified: bool,
+    /// The external identity provider of a federated sign-in.
+    pub idp: Option<String>,
 }
 
 impl std::fmt::Debug for AuthSession {
@@ -72,6 +74,7 @@ impl AuthSession {
                 .collect(),
             platform: get_s(item, "platform").as_deref().and_then(Platform::parse),
             two_factor_verified: get_bool(item, "two_factor_verified").unwrap_or(false),
+            idp: get_s(item, "idp"),
         })
     }
 }
@@ -122,6 +125,9 @@ impl Db {
             .condition_expression("attribute_not_exists(pk)");
         if let Some(p) = session.platform {
             req = req.item("platform", s(p.as_str()));
+        }
+        if let Some(idp) = &session.idp {
+            req = req.item("idp", s(idp));
         }
         match self.write_new(req).await? {
             Written::Applied(_) => Ok(()),

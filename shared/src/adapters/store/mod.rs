@@ -6,6 +6,8 @@
 
 pub mod auth_sessions;
 pub mod challenges;
+pub mod federation;
+pub mod passkeys;
 pub mod users;
 pub mod voice_sessions;
 pub mod webhook_events;

@@ -6,6 +6,7 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
+use super::federation::ExternalIdentity;
 use super::{
     b, get_bool, get_list, get_n, get_s, list, n, parsed, require, s, Db, Item, StoreError,
     Transacted,
@@ -45,6 +46,9 @@ pub enum CreateUserError {
     /// The seeded phone number already serves as many accounts as allowed.
     #[error("the phone number serves as many accounts as allowed")]
     PhoneFull,
+    /// The external identity was linked to another user meanwhile.
+    #[error("the external identity is linked already")]
+    IdentityLinked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -163,10 +167,13 @@ impl Db {
     /// transaction, so two registrations of the same email (or of two emails
     /// that look alike) can never both succeed. A user seeded with a verified
     /// phone also takes a slot of that number in the same transaction.
+    /// A user created by a federated sign-in is linked to its external
+    /// identity in the same transaction.
     pub async fn create_user(
         &self,
         user: &User,
         phone_slot: Option<PhoneSlot<'_>>,
+        identity: Option<ExternalIdentity<'_>>,
     ) -> Result<(), CreateUserError> {
         let new = |item: Item| {
             Put::builder()
@@ -192,8 +199,15 @@ impl Db {
         if let Some(slot) = phone_slot {
             items.push(claim_phone(&self.table, slot)?);
         }
+        let link_at = identity.map(|_| items.len());
+        if let Some(identity) = identity {
+            items.push(identity.put(&self.table, &user.user_id, user.created_at)?);
+        }
         match self.transact(items).await? {
             Transacted::Applied => Ok(()),
+            Transacted::Refused(failed) if link_at.is_some_and(|i| failed.contains(&i)) => {
+                Err(CreateUserError::IdentityLinked)
+            }
             Transacted::Refused(failed) if failed.contains(&1) || failed.contains(&2) => {
                 Err(CreateUserError::EmailTaken)
             }

@@ -51,6 +51,8 @@ pub async fn me(state: &AppState, req: &Request) -> HandlerResult {
             "amr": auth.claims.amr,
             "platform": auth.claims.platform,
             "two_factor_verified": auth.claims.two_factor_verified,
+            "biometric_verified": auth.claims.biometric_verified,
+            "idp": auth.claims.idp,
         },
     });
     Ok(no_store_json(StatusCode::OK, &body))

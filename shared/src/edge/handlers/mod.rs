@@ -8,6 +8,8 @@ mod agent_calls;
 mod auth_sessions;
 mod health;
 mod oauth;
+mod oidc;
+mod passkeys;
 mod phone;
 mod sms_sign_in;
 mod voice;
@@ -55,6 +57,13 @@ pub async fn dispatch(
         Route::OAuthToken => oauth::token(state, &req).await,
         Route::OAuthIntrospect => oauth::introspect(state, &req).await,
         Route::OAuthMetadata => oauth::metadata(state, &req),
+        Route::PasskeyRegisterStart => passkeys::register_start(state, meta, &req).await,
+        Route::PasskeyRegisterFinish => passkeys::register_finish(state, &req).await,
+        Route::PasskeyList => passkeys::list(state, &req).await,
+        Route::PasskeyDelete => passkeys::remove(state, args, &req).await,
+        Route::PasskeySignInStart => passkeys::sign_in_start(state, meta).await,
+        Route::PasskeySignInFinish => passkeys::sign_in_finish(state, &req).await,
+        Route::OidcSignIn => oidc::sign_in(state, meta, &req).await,
     }
 }
 

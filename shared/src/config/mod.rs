@@ -2,8 +2,12 @@
 //! Every variable is documented in the README's configuration table and set
 //! by template.yaml in deployed stages.
 
+mod sign_in;
+
 use std::collections::HashMap;
 use std::time::Duration;
+
+pub use sign_in::{IdTokenAlgorithm, OidcProvider, PasskeyConfig};
 
 use crate::adapters::store::windows::Window;
 
@@ -76,6 +80,11 @@ pub struct Limits {
     /// `REFRESH_REUSE_GRACE_SECONDS`: a rotated refresh token presented again
     /// within this many seconds gets its successor again; 0 turns it off.
     pub refresh_reuse_grace_seconds: i64,
+    /// `PASSKEY_CEREMONIES_PER_IP_PER_HOUR`: passkey sign-in and registration
+    /// starts per source IP (each stores a challenge).
+    pub passkey_ceremonies_per_ip: Window,
+    /// `OIDC_SIGN_INS_PER_IP_PER_HOUR`: federated sign-ins per source IP.
+    pub oidc_sign_ins_per_ip: Window,
 }
 
 #[derive(Clone, Debug)]
@@ -113,6 +122,14 @@ pub struct Config {
     pub aws_attempt_timeout: Duration,
     pub aws_operation_timeout: Duration,
     pub limits: Limits,
+    /// The passkey relying party.
+    pub passkeys: PasskeyConfig,
+    /// `PASSKEY_CHALLENGE_TTL_SECONDS`: how long a passkey ceremony may take.
+    pub passkey_challenge_ttl: Duration,
+    /// `PASSKEYS_PER_USER`: passkeys one account may register.
+    pub passkeys_per_user: i64,
+    /// Trusted external identity providers; empty turns `/auth/oidc` off.
+    pub oidc_providers: Vec<OidcProvider>,
 }
 
 /// RFC 8414's rule for an issuer identifier, which also suits a base URL.
@@ -273,6 +290,8 @@ impl Limits {
             connection_details_per_ip: r.window("CONNECTION_DETAILS_PER_IP_PER_HOUR", 300, HOUR)?,
             accounts_per_phone: r.number("ACCOUNTS_PER_PHONE", 3, 1, 1_000)?,
             refresh_reuse_grace_seconds: r.number("REFRESH_REUSE_GRACE_SECONDS", 10, 0, 300)?,
+            passkey_ceremonies_per_ip: r.window("PASSKEY_CEREMONIES_PER_IP_PER_HOUR", 60, HOUR)?,
+            oidc_sign_ins_per_ip: r.window("OIDC_SIGN_INS_PER_IP_PER_HOUR", 60, HOUR)?,
         })
     }
 }
@@ -333,6 +352,10 @@ impl Config {
             aws_attempt_timeout,
             aws_operation_timeout,
             limits: Limits::read(&r)?,
+            passkeys: PasskeyConfig::read(env)?,
+            passkey_challenge_ttl: r.seconds("PASSKEY_CHALLENGE_TTL_SECONDS", 300, 30, 900)?,
+            passkeys_per_user: r.number("PASSKEYS_PER_USER", 10, 1, 100)?,
+            oidc_providers: sign_in::oidc_providers(env)?,
         })
     }
 
