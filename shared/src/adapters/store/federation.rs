@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
-use super::{get_s, keep, n, parsed, require, s, ttl, Db, Item, StoreError, Written};
+use super::{build_failed, get_s, keep, n, parsed, require, s, ttl, Db, Item, StoreError, Written};
 use crate::clock::UnixTime;
 use crate::types::UserId;
 
@@ -42,7 +42,7 @@ impl ExternalIdentity<'_> {
             .set_item(Some(self.item(user, now)))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Build(e.to_string()))?;
+            .map_err(build_failed)?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }

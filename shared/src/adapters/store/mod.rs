@@ -226,6 +226,11 @@ impl Db {
     }
 }
 
+/// A request builder's refusal (a missing required field: a bug).
+fn build_failed(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Build(e.to_string())
+}
+
 pub fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

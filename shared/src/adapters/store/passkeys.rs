@@ -15,8 +15,8 @@
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::{
-    b, get_bool, get_n, get_s, keep, n, parsed, require, s, ttl, Db, Item, StoreError, Transacted,
-    Written,
+    b, build_failed, get_bool, get_n, get_s, keep, n, parsed, require, s, ttl, Db, Item,
+    StoreError, Transacted, Written,
 };
 use crate::clock::UnixTime;
 use crate::types::{CeremonyId, PasskeyId, PasskeyName, UserId};
@@ -94,10 +94,6 @@ fn pointer_pk(id: &PasskeyId) -> String {
 
 fn ceremony_pk(id: &CeremonyId) -> String {
     format!("CEREMONY#{id}")
-}
-
-fn build_failed(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Build(e.to_string())
 }
 
 impl StoredPasskey {

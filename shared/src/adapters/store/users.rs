@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 
 use super::federation::ExternalIdentity;
 use super::{
-    b, get_bool, get_list, get_n, get_s, list, n, parsed, require, s, Db, Item, StoreError,
-    Transacted,
+    b, build_failed, get_bool, get_list, get_n, get_s, list, n, parsed, require, s, Db, Item,
+    StoreError, Transacted,
 };
 use crate::adapters::vault::SealedPhone;
 use crate::types::{Email, FullName, PasswordHash, PhoneIndex, UserId};
@@ -94,10 +94,6 @@ fn sealed(item: &Item, prefix: &str) -> Option<SealedPhone> {
         ciphertext: get_s(item, &format!("{prefix}_enc"))?,
         masked: get_s(item, &format!("{prefix}_masked"))?,
     })
-}
-
-fn build_failed(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Build(e.to_string())
 }
 
 /// Adds one account to a number's count, up to its maximum.

@@ -6,8 +6,8 @@
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    b, get_bool, get_list, get_n, get_s, list, n, parsed, require, s, Db, Item, StoreError,
-    Transacted, Written,
+    b, build_failed, get_bool, get_list, get_n, get_s, list, n, parsed, require, s, Db, Item,
+    StoreError, Transacted, Written,
 };
 use crate::clock::UnixTime;
 use crate::types::{
@@ -214,7 +214,7 @@ impl Db {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::Build(e.to_string()))
+                .map_err(build_failed)
         };
         let pointer = Item::from([
             ("pk".to_owned(), s(room_pk(&v.room_name))),
