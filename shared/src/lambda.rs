@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 /// Serves `function`'s routes with `state` until the Lambda runtime stops the container.
 pub async fn serve(state: AppState, function: Function) -> Result<(), lambda_http::Error> {
-    let app = App::new(Arc::new(state), function.routes);
+    let app = App::function(Arc::new(state), &function);
     // Warm the secrets this function needs during init, which costs the first
     // caller no latency; a failure here is retried on the first request.
     let state = app.state();

@@ -60,7 +60,10 @@ impl AppState {
     /// credentials, and `AWS_ENDPOINT_URL` for the local emulator).
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env(&ProcessEnv)?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(crate::adapters::aws_https::client())
+            .load()
+            .await;
         Ok(Self::new(
             config,
             AwsConfigs::shared(sdk),

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -51,6 +51,9 @@ struct Rule {
 struct Shared {
     rules: Vec<Rule>,
     calls: Vec<String>,
+    /// When each forwarded call was with the emulator (`make bench` takes
+    /// the emulator's share out of a cold start with these).
+    upstream: Vec<(Instant, Instant)>,
 }
 
 /// The proxy; dropping it does not stop it (it lives as long as the test runtime).
@@ -136,6 +139,28 @@ impl FaultProxy {
     /// Forgets the calls seen so far.
     pub fn reset_calls(&self) {
         self.lock().calls.clear();
+    }
+
+    /// How long, between `from` and `to`, at least one call was with the
+    /// emulator (overlapping calls counted once): the AWS share of that span.
+    pub fn upstream_time(&self, from: Instant, to: Instant) -> Duration {
+        let mut spans: Vec<(Instant, Instant)> = self
+            .lock()
+            .upstream
+            .iter()
+            .map(|&(a, b)| (a.max(from), b.min(to)))
+            .filter(|(a, b)| a < b)
+            .collect();
+        spans.sort();
+        let (mut total, mut covered_until) = (Duration::ZERO, from);
+        for (a, b) in spans {
+            let a = a.max(covered_until);
+            if b > a {
+                total += b - a;
+                covered_until = b;
+            }
+        }
+        total
     }
 
     /// Calls per operation since the last reset.
@@ -275,9 +300,15 @@ async fn handle(
     };
     // Forwarded on its own task, so a client that hangs up cannot cancel it.
     let forwarded = tokio::spawn(forward(parts, body, client.clone(), upstream.to_owned()));
+    let sent = Instant::now();
     let response = forwarded
         .await
         .unwrap_or_else(|_| reply(502, "text/plain", "forward panicked".into()));
+    shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .upstream
+        .push((sent, Instant::now()));
     if let Some(d) = answer_late {
         tokio::time::sleep(d).await;
     }

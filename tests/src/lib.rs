@@ -8,6 +8,7 @@
 pub mod contract;
 pub mod faults;
 pub mod runtime_api;
+pub mod sample_events;
 pub mod soft_passkey;
 
 use std::collections::HashMap;

@@ -65,6 +65,8 @@ pub async fn invoke(name: &str, env: &[(String, String)], event: &str) -> Result
 #[derive(Debug)]
 pub struct Invocation {
     pub response: Value,
+    /// When the process was started.
+    pub exec: std::time::Instant,
     /// Until the process first asked the Runtime API for an event (its init done).
     pub ready: Duration,
     /// Until it posted this response.
@@ -195,6 +197,7 @@ pub async fn invoke_sequence(
                 let answered = started.elapsed();
                 let (peak_rss_kib, cpu) = child.id().map(process_usage).unwrap_or_default();
                 runs.push(Invocation {
+                    exec: started,
                     response: serde_json::from_slice(&body).expect("response document is JSON"),
                     ready: ready_at.lock().unwrap().unwrap_or(answered),
                     answered,

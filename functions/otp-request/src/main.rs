@@ -2,7 +2,8 @@
 
 use voicegate::AppState;
 
-#[tokio::main]
+// A container serves one request at a time: one thread, no cross-thread wake-ups.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     voicegate::telemetry::init();
     let state = AppState::from_env().await?;

@@ -4,15 +4,46 @@
 //! `App::handle` holds every request's real AWS calls against it.
 
 use crate::adapters::aws_calls::Access;
+use crate::edge::handlers::Dispatch;
 use crate::edge::Route;
 
 /// One Lambda function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Function {
     /// The Cargo binary, and the suffix of the deployed function's name.
     pub name: &'static str,
     pub routes: &'static [Route],
+    /// Its routes' handlers, and no other's: what the binary links.
+    pub dispatch: Dispatch,
 }
+
+/// A function from its name and routes, with a dispatcher over those routes.
+macro_rules! function {
+    ($name:literal: $($route:ident),+ $(,)?) => {
+        Function {
+            name: $name,
+            routes: &[$(Route::$route),+],
+            dispatch: crate::edge::handlers::dispatcher!($($route),+),
+        }
+    };
+}
+
+impl std::fmt::Debug for Function {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Function")
+            .field("name", &self.name)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Functions are equal when they are the same function (names are unique).
+impl PartialEq for Function {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.routes == other.routes
+    }
+}
+impl Eq for Function {}
 
 impl Function {
     /// Every access any of its routes needs, sorted, once each.
@@ -45,88 +76,25 @@ impl Function {
     }
 }
 
-pub const HEALTH: Function = Function {
-    name: "health",
-    routes: &[
-        Route::Health,
-        Route::Jwks,
-        Route::OpenApi,
-        Route::OAuthMetadata,
-    ],
-};
-pub const REGISTER: Function = Function {
-    name: "register",
-    routes: &[Route::Register],
-};
-pub const LOGIN: Function = Function {
-    name: "login",
-    routes: &[Route::Login],
-};
-pub const AUTH_SESSION: Function = Function {
-    name: "auth-session",
-    routes: &[Route::Refresh, Route::Logout, Route::Me],
-};
-pub const PHONE: Function = Function {
-    name: "phone",
-    routes: &[
-        Route::PhoneChange,
-        Route::PhoneVerify,
-        Route::PhoneVerifyResend,
-    ],
-};
-pub const OTP_REQUEST: Function = Function {
-    name: "otp-request",
-    routes: &[Route::OtpRequest],
-};
-pub const OTP_VERIFY: Function = Function {
-    name: "otp-verify",
-    routes: &[Route::OtpVerify],
-};
-pub const CONNECTION_DETAILS: Function = Function {
-    name: "connection-details",
-    routes: &[Route::ConnectionDetails],
-};
-pub const LIVEKIT_WEBHOOK: Function = Function {
-    name: "livekit-webhook",
-    routes: &[Route::LiveKitWebhook],
-};
-pub const ADMIN_LIVEKIT_TOKENS: Function = Function {
-    name: "admin-livekit-tokens",
-    routes: &[Route::AdminLiveKitTokens],
-};
+pub const HEALTH: Function = function!("health": Health, Jwks, OpenApi, OAuthMetadata);
+pub const REGISTER: Function = function!("register": Register);
+pub const LOGIN: Function = function!("login": Login);
+pub const AUTH_SESSION: Function = function!("auth-session": Refresh, Logout, Me);
+pub const PHONE: Function = function!("phone": PhoneChange, PhoneVerify, PhoneVerifyResend);
+pub const OTP_REQUEST: Function = function!("otp-request": OtpRequest);
+pub const OTP_VERIFY: Function = function!("otp-verify": OtpVerify);
+pub const CONNECTION_DETAILS: Function = function!("connection-details": ConnectionDetails);
+pub const LIVEKIT_WEBHOOK: Function = function!("livekit-webhook": LiveKitWebhook);
+pub const ADMIN_LIVEKIT_TOKENS: Function = function!("admin-livekit-tokens": AdminLiveKitTokens);
 
-pub const AGENT_CALLS: Function = Function {
-    name: "agent-calls",
-    routes: &[
-        Route::VoiceSessionOpen,
-        Route::InCallCode,
-        Route::InCallCodeVerify,
-        Route::StepUp,
-        Route::StepUpVerify,
-    ],
-};
-pub const OAUTH: Function = Function {
-    name: "oauth",
-    routes: &[Route::OAuthToken, Route::OAuthIntrospect],
-};
+pub const AGENT_CALLS: Function =
+    function!("agent-calls": VoiceSessionOpen, InCallCode, InCallCodeVerify, StepUp, StepUpVerify);
+pub const OAUTH: Function = function!("oauth": OAuthToken, OAuthIntrospect);
 
 /// Passkey registration, listing, removal and sign-in.
-pub const PASSKEYS: Function = Function {
-    name: "passkeys",
-    routes: &[
-        Route::PasskeyRegisterStart,
-        Route::PasskeyRegisterFinish,
-        Route::PasskeyList,
-        Route::PasskeyDelete,
-        Route::PasskeySignInStart,
-        Route::PasskeySignInFinish,
-    ],
-};
+pub const PASSKEYS: Function = function!("passkeys": PasskeyRegisterStart, PasskeyRegisterFinish, PasskeyList, PasskeyDelete, PasskeySignInStart, PasskeySignInFinish);
 /// Sign-in with a trusted identity provider's ID token.
-pub const OIDC_SIGN_IN: Function = Function {
-    name: "oidc-sign-in",
-    routes: &[Route::OidcSignIn],
-};
+pub const OIDC_SIGN_IN: Function = function!("oidc-sign-in": OidcSignIn);
 
 pub const ALL: [Function; 14] = [
     HEALTH,

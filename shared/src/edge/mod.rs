@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 use crate::adapters::aws_calls::{self, Access};
 use crate::edge::error::ApiError;
+use crate::edge::functions::Function;
 use crate::edge::request::RequestMeta;
 use crate::edge::response::{empty_response, oauth_error_response, problem_response};
 use crate::state::AppState;
@@ -53,16 +54,28 @@ fn check_declared(route: Route, calls: &[Access]) -> Result<(), ApiError> {
 pub struct App {
     state: Arc<AppState>,
     routes: Arc<[Route]>,
+    dispatch: handlers::Dispatch,
 }
 
 const EXPOSED_HEADERS: &str = "x-request-id, retry-after, www-authenticate";
 const ALLOWED_HEADERS: &str = "authorization, content-type, x-request-id";
 
 impl App {
+    /// Serves `routes` (the local API and tests: any of them, from one process).
     pub fn new(state: Arc<AppState>, routes: &[Route]) -> Self {
         Self {
             state,
             routes: routes.into(),
+            dispatch: handlers::EVERY_ROUTE,
+        }
+    }
+
+    /// Serves one Lambda function's routes, linking only their handlers.
+    pub fn function(state: Arc<AppState>, function: &Function) -> Self {
+        Self {
+            state,
+            routes: function.routes.into(),
+            dispatch: function.dispatch,
         }
     }
 
@@ -92,10 +105,7 @@ impl App {
             let (route_name, result) = match route {
                 Some(_) if method == Method::OPTIONS => ("preflight", Ok(empty_response(StatusCode::NO_CONTENT))),
                 Some(r) if r.method() == method => {
-                    // Boxed: one allocation per request keeps the handlers'
-                    // nested futures out of every caller's type (and its
-                    // compile-time layout queries).
-                    let handler = Box::pin(handlers::dispatch(&self.state, r, &args, &meta, req));
+                    let handler = (self.dispatch)(&self.state, r, &args, &meta, req);
                     let (result, calls) = aws_calls::recorded(handler).await;
                     aws = calls;
                     (r.path(), check_declared(r, &aws.accesses).and(result))
