@@ -45,6 +45,55 @@ def criterion_rows():
     return rows
 
 
+def zipped_mib(path):
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(path, "bootstrap")
+    return len(buf.getvalue()) / 2**20
+
+
+def targets():
+    """The performance targets, each against this run's figure."""
+    def load(name):
+        f = report / name
+        return json.loads(f.read_text()) if f.exists() else {}
+    side, funcs = load("side_by_side.json"), load("functions.json")
+    arm = sorted((root / "target" / "lambda").glob("*/bootstrap"))
+    x86 = [root / "target" / "release" / d.name for d in sorted((root / "functions").iterdir())]
+    x86 = [p for p in x86 if p.exists()]
+    bins, which = (arm, "arm64 `bootstrap`") if arm else (x86, "x86_64 release binary (no arm64 build)")
+    largest = max(((zipped_mib(p), p.parent.name if arm else p.name) for p in bins), default=None)
+    rows = []
+
+    def row(what, target, value, ok, unit=""):
+        if value is None:
+            rows.append(f"| {what} | {target} | not measured | |")
+        else:
+            rows.append(f"| {what} | {target} | {value}{unit} | {'met' if ok else '**not met**'} |")
+
+    r = side.get("cold_first_response_vs_python")
+    row("cold first response vs the Python handler", "≥ 25× faster", r and f"{r:.1}×", r and r >= 25)
+    r = side.get("cold_first_response_vs_node")
+    row("cold first response vs the Node handler", "≥ 10× faster", r and f"{r:.1}×", r and r >= 10)
+    r = funcs.get("slowest_ready_without_aws_ms")
+    row("ready, without AWS round trips (slowest function)", "< 8 ms",
+        r is not None and f"{r:.1} ms (`{funcs.get('slowest_ready_function')}`)", r is not None and r < 8)
+    r = side.get("warm_cpu_ms")
+    row("warm CPU per `/connection-details`", "< 1 ms", r is not None and f"{r:.2} ms", r is not None and r < 1)
+    row(f"largest zipped {which}", "< 3 MiB", largest and f"{largest[0]:.2} MiB (`{largest[1]}`)",
+        largest and largest[0] < 3)
+    rows.append("| AWS round trips per endpoint | the fewest its invariants allow | held per endpoint by the test "
+                "`round_trips::every_endpoint_makes_the_fewest_aws_round_trips_its_invariants_allow` "
+                "(`make test`) | see *AWS calls per endpoint* |")
+    r = funcs.get("peak_rss_mib")
+    row("peak memory (largest function)", "< 32 MiB",
+        r is not None and f"{r:.1} MiB (`{funcs.get('peak_rss_function')}`)", r is not None and r < 32)
+    return ["## Targets", "", "Issue 12's targets, each against this run's figure (the sections below say how "
+            "each is measured).", "", "| target | wanted | this run | |", "|---|---|---|---|", *rows, ""]
+
+
 def main():
     out = ["# Benchmarks", ""]
     out += [
@@ -68,7 +117,8 @@ def main():
     for name, median, ci in criterion_rows():
         out.append(f"| {name} | {human(median)} | {human(ci['lower_bound'])} – {human(ci['upper_bound'])} |")
     out.append("")
-    for part in ["side_by_side.md", "round_trips.md", "latency.md", "package.md"]:
+    out += targets()
+    for part in ["side_by_side.md", "functions.md", "round_trips.md", "latency.md", "load.md", "package.md"]:
         f = report / part
         if f.exists():
             out.append(f.read_text().rstrip())

@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 
 use crate::adapters::aws_calls::CallRecorder;
 use crate::adapters::jwks::JwksCache;
@@ -56,14 +58,34 @@ pub enum StartupError {
 }
 
 impl AppState {
-    /// Reads the environment and the default AWS configuration (region,
-    /// credentials, and `AWS_ENDPOINT_URL` for the local emulator).
+    /// Reads the environment: voicegate's configuration, and the AWS
+    /// configuration exactly as Lambda provides it (`AWS_REGION`, the
+    /// function role's credentials in `AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`), plus
+    /// `AWS_ENDPOINT_URL` for the local emulator.
+    ///
+    /// Not `aws_config::load`: its provider chains (profile files, SSO, STS
+    /// web identity, ECS, IMDS) never apply in Lambda, yet they cost init
+    /// time (reading the profile files) and link a few MiB into every binary.
     pub async fn from_env() -> Result<Self, StartupError> {
         let config = Config::from_env(&ProcessEnv)?;
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(crate::adapters::aws_https::client())
-            .load()
-            .await;
+        let region = std::env::var("AWS_REGION")
+            .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+            .map_err(|_| ConfigError::Missing("AWS_REGION"))?;
+        let mut sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(SharedCredentialsProvider::new(
+                EnvironmentVariableCredentialsProvider::new(),
+            ))
+            .http_client(crate::adapters::aws_https::client());
+        if let Some(url) = std::env::var("AWS_ENDPOINT_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            sdk = sdk.endpoint_url(url);
+        }
+        let sdk = sdk.build();
         Ok(Self::new(
             config,
             AwsConfigs::shared(sdk),

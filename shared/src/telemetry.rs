@@ -9,8 +9,24 @@
 use std::io::Write;
 use std::sync::OnceLock;
 
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// What is logged when `RUST_LOG` says nothing (or nothing parseable).
+const DEFAULT_LOG: &str = "info,aws_config=warn,aws_smithy_runtime=warn,hyper=warn";
+
+/// `RUST_LOG` as a list of `target=level` directives and a default level
+/// (`info,voicegate=debug`). A `Targets` filter, not `EnvFilter`: the same
+/// directives without span and field matching, which link a regex engine
+/// into every function for nothing.
+fn log_filter() -> Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| DEFAULT_LOG.parse().expect("the default filter parses"))
+}
 
 /// Installs the JSON subscriber writing to stdout (CloudWatch in Lambda).
 pub fn init() {
@@ -34,16 +50,15 @@ pub fn init_with_writer<W>(writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + Clone + 'static,
 {
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
-        EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn,hyper=warn")
-    });
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_current_span(true)
         .with_span_list(false)
         .with_target(true)
         .with_writer(writer.clone())
+        .finish()
+        .with(log_filter())
         .try_init();
     let namespace = std::env::var("METRICS_NAMESPACE")
         .ok()

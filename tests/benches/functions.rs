@@ -123,5 +123,10 @@ async fn main() {
     let dir = repo_root().join("target/bench-report");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("functions.md"), &md).unwrap();
+    let figures = serde_json::json!({
+        "slowest_ready_without_aws_ms": worst_ready.0, "slowest_ready_function": worst_ready.1,
+        "peak_rss_mib": worst_rss.0, "peak_rss_function": worst_rss.1,
+    });
+    std::fs::write(dir.join("functions.json"), figures.to_string()).unwrap();
     println!("{md}");
 }

@@ -172,6 +172,8 @@ async fn main() {
         ("RUST_LOG", "warn"),
         // Lambda sets both; boto3 reads only this one.
         ("AWS_DEFAULT_REGION", "us-east-1"),
+        // Through the app's proxy, which times the emulator's answers.
+        ("AWS_ENDPOINT_URL", app.faults.endpoint.as_str()),
     ] {
         env.retain(|(key, _)| key != k);
         env.push((k.into(), v.into()));
@@ -207,7 +209,10 @@ async fn main() {
         }
     }
     let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
-    let figures: Vec<[f64; 4]> = runtimes
+    let own = |r: &Invocation, span: Duration| {
+        ms(&span.saturating_sub(app.faults.upstream_time(r.exec, r.exec + span)))
+    };
+    let figures: Vec<[f64; 6]> = runtimes
         .iter()
         .map(|rt| {
             [
@@ -220,20 +225,24 @@ async fn main() {
                         .collect(),
                 ),
                 median(rt.runs.iter().map(|r| ms(&r.cpu)).collect()),
+                median(rt.runs.iter().map(|r| own(r, r.ready)).collect()),
+                median(rt.runs.iter().map(|r| own(r, r.answered)).collect()),
             ]
         })
         .collect();
     md += &format!(
         "### Cold `/connection-details`, median of {rounds} starts each, alternating\n\n\
-         | runtime | exec → ready | exec → first response | peak RSS | CPU | first response vs voicegate |\n\
-         |---|---|---|---|---|---|\n"
+         | runtime | exec → ready | ready without AWS | exec → first response | first response without AWS | peak RSS | CPU | first response vs voicegate |\n\
+         |---|---|---|---|---|---|---|---|\n"
     );
     for (rt, f) in runtimes.iter().zip(&figures) {
         md += &format!(
-            "| {} | {:.1} ms | {:.1} ms | {:.1} MiB | {:.1} ms | {} |\n",
+            "| {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB | {:.1} ms | {} |\n",
             rt.name,
             f[0],
+            f[4],
             f[1],
+            f[5],
             f[2],
             f[3],
             if f[1] == figures[0][1] {
@@ -246,8 +255,18 @@ async fn main() {
     md += "\nEach process is started fresh (a cold container) with the same environment, \
            event and bearer token; the AWS calls go to the local emulator, so \"first response\" \
            includes the emulator's answers (3 for the handlers, 5 for voicegate, which also \
-           takes its two rate-limit windows, plus the secrets). CPU is every thread's time \
-           on a CPU until the response, from /proc.\n\n";
+           takes its two rate-limit windows, plus the secrets); the *without AWS* columns take \
+           out the time a call was with the emulator, timed at the proxy every call goes \
+           through. CPU is every thread's time on a CPU until the response, from /proc.\n\n";
+    let mut targets = serde_json::Map::new();
+    targets.insert(
+        "cold_first_response_vs_python".into(),
+        json!(figures[1][1] / figures[0][1]),
+    );
+    targets.insert(
+        "cold_first_response_vs_node".into(),
+        json!(figures[2][1] / figures[0][1]),
+    );
     // 3. Warm: one process per runtime answering `warm` invocations after its cold one.
     let warm = env_number("BENCH_WARM_INVOCATIONS", 50);
     md += &format!(
@@ -271,6 +290,9 @@ async fn main() {
                 .collect(),
         );
         md += &format!("| {} | {cpu:.2} ms | {latency:.1} ms |\n", rt.name);
+        if targets.get("warm_cpu_ms").is_none() {
+            targets.insert("warm_cpu_ms".into(), json!(cpu));
+        }
     }
     md += "\nCPU is every thread's time between the first and the last answer, divided by the \
            warm invocations; latency includes the emulator's answers and the stand-in's \
@@ -279,5 +301,10 @@ async fn main() {
     let dir = repo_root().join("target/bench-report");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("side_by_side.md"), &md).unwrap();
+    std::fs::write(
+        dir.join("side_by_side.json"),
+        Value::Object(targets).to_string(),
+    )
+    .unwrap();
     println!("{md}");
 }

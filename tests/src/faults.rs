@@ -136,9 +136,11 @@ impl FaultProxy {
         self.lock().calls.clone()
     }
 
-    /// Forgets the calls seen so far.
+    /// Forgets the calls seen so far (and their timings).
     pub fn reset_calls(&self) {
-        self.lock().calls.clear();
+        let mut s = self.lock();
+        s.calls.clear();
+        s.upstream.clear();
     }
 
     /// How long, between `from` and `to`, at least one call was with the
@@ -161,6 +163,11 @@ impl FaultProxy {
             }
         }
         total
+    }
+
+    /// How long each forwarded call was with the emulator, in order.
+    pub fn upstream_durations(&self) -> Vec<Duration> {
+        self.lock().upstream.iter().map(|(a, b)| *b - *a).collect()
     }
 
     /// Calls per operation since the last reset.

@@ -154,7 +154,16 @@ pub async fn login(
     let now = state.now();
     let by_email = Limit::LoginFailuresPerEmail(&credentials.email);
     let by_source = Limit::LoginFailuresPerIp(source);
-    let reserved = match throttle::take_all(state, &[by_email, by_source], now).await {
+    // The account is read while the attempt is reserved: the two are
+    // independent, and the password is still checked only once both limits
+    // have counted it. A refused attempt wastes one read, which tells the
+    // caller nothing (the answer is the same 429 either way).
+    let limits = [by_email, by_source];
+    let (reservation, found) = tokio::join!(
+        throttle::take_all(state, &limits, now),
+        state.db.user_by_email(&credentials.email)
+    );
+    let reserved = match reservation {
         Ok(taken) => {
             let [email, source]: [throttle::Taken; 2] = taken
                 .try_into()
@@ -170,7 +179,7 @@ pub async fn login(
     };
 
     let checked = async {
-        let user = state.db.user_by_email(&credentials.email).await?;
+        let user = found?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password_ok = password::verify(credentials.password.expose().to_owned(), hash).await?;
         Ok::<_, Error>((user, password_ok))
