@@ -9,9 +9,32 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use voicegate_tests::runtime_api::{invoke_command, Invocation};
+use voicegate_tests::runtime_api::{invoke_sequence, Invocation};
 use voicegate_tests::sample_events::{answer_every_sample_event, CASES};
 use voicegate_tests::{repo_root, TestApp};
+
+/// Events that answer the same when sent again, so a container can be
+/// kept warm on them: their warm cost per invocation is measured too.
+const REPLAYABLE: [&str; 9] = [
+    "health.json",
+    "jwks.json",
+    "login.json",
+    "me.json",
+    "connection-details.json",
+    "admin-livekit-tokens.json",
+    "oauth-metadata.json",
+    "passkeys.json",
+    "passkey-login-start.json",
+];
+
+/// A warm container's cost per invocation, after its cold one.
+struct Warm {
+    function: &'static str,
+    file: &'static str,
+    cpu: Duration,
+    latency: Duration,
+    latency_without_aws: Duration,
+}
 
 /// One cold start: the function, the event, and what it cost.
 struct Cold {
@@ -48,21 +71,67 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    let warm_n: usize = std::env::var("BENCH_WARM_INVOCATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
     let colds: Arc<Mutex<Vec<Cold>>> = Arc::default();
+    let warms: Arc<Mutex<Vec<Warm>>> = Arc::default();
     for _ in 0..rounds {
         let app = TestApp::start().await;
         let proxy = app.faults.clone();
         answer_every_sample_event(&app, |function, file, event, mut env| {
-            let (proxy, colds) = (proxy.clone(), colds.clone());
-            env.retain(|(k, _)| k != "AWS_ENDPOINT_URL");
-            env.push(("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone()));
+            let (proxy, colds, warms) = (proxy.clone(), colds.clone(), warms.clone());
+            let high = "1000000";
+            for (k, v) in [
+                ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
+                // The warm replays are one user from one address.
+                ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", high),
+                ("CONNECTION_DETAILS_PER_IP_PER_HOUR", high),
+                ("PASSKEY_CEREMONIES_PER_IP_PER_HOUR", high),
+            ] {
+                env.retain(|(key, _)| key != k);
+                env.push((k.into(), v.into()));
+            }
             async move {
-                let run =
-                    invoke_command(release_command(function.name), function.name, &env, &event)
+                let replays = if REPLAYABLE.contains(&file) { warm_n } else { 0 };
+                let events = vec![event; 1 + replays];
+                let mut runs =
+                    invoke_sequence(release_command(function.name), function.name, &env, &events)
                         .await
                         .unwrap_or_else(|e| {
                             panic!("{} exited on {file}: {}", function.name, e.stderr)
                         });
+                if replays > 0 {
+                    assert!(
+                        runs.iter()
+                            .all(|r| r.response["statusCode"] == runs[0].response["statusCode"]),
+                        "{file} answered differently when sent again"
+                    );
+                    let steps: Vec<(Duration, Duration)> = runs
+                        .windows(2)
+                        .map(|w| {
+                            let span = w[1].answered - w[0].answered;
+                            let aws = proxy.upstream_time(
+                                w[0].exec + w[0].answered,
+                                w[1].exec + w[1].answered,
+                            );
+                            (span, span.saturating_sub(aws))
+                        })
+                        .collect();
+                    let mid = |mut v: Vec<Duration>| {
+                        v.sort();
+                        v[v.len() / 2]
+                    };
+                    warms.lock().unwrap().push(Warm {
+                        function: function.name,
+                        file,
+                        cpu: (runs[replays].cpu - runs[0].cpu) / replays as u32,
+                        latency: mid(steps.iter().map(|s| s.0).collect()),
+                        latency_without_aws: mid(steps.iter().map(|s| s.1).collect()),
+                    });
+                }
+                let run = runs.swap_remove(0);
                 let response = run.response.clone();
                 colds.lock().unwrap().push(Cold {
                     function: function.name,
@@ -120,12 +189,40 @@ async fn main() {
          the highest of its rounds).\n\n",
         worst_ready.0, worst_ready.1, worst_rss.0, worst_rss.1
     );
+    let warms = warms.lock().unwrap();
+    md += &format!(
+        "### Warm, per endpoint ({warm_n} invocations in one container after its cold one, \
+         median of {rounds} rounds)\n\n\
+         The events that answer the same when sent again. CPU is every thread's time per \
+         invocation; latency is from one answer to the next (the stand-in's hand-off \
+         included), and without the time a call was with the emulator.\n\n\
+         | function | event | CPU per invocation | latency | latency without AWS |\n\
+         |---|---|---|---|---|\n"
+    );
+    let mut warm_cpu = serde_json::Map::new();
+    for file in REPLAYABLE {
+        let runs: Vec<&Warm> = warms.iter().filter(|w| w.file == file).collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let pick = |f: &dyn Fn(&Warm) -> f64| median(runs.iter().map(|w| f(w)).collect());
+        let cpu = pick(&|w| ms(w.cpu));
+        warm_cpu.insert(file.into(), serde_json::json!(cpu));
+        md += &format!(
+            "| `{}` | `{file}` | {cpu:.2} ms | {:.1} ms | {:.2} ms |\n",
+            runs[0].function,
+            pick(&|w| ms(w.latency)),
+            pick(&|w| ms(w.latency_without_aws)),
+        );
+    }
+    md += "\n";
     let dir = repo_root().join("target/bench-report");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("functions.md"), &md).unwrap();
     let figures = serde_json::json!({
         "slowest_ready_without_aws_ms": worst_ready.0, "slowest_ready_function": worst_ready.1,
         "peak_rss_mib": worst_rss.0, "peak_rss_function": worst_rss.1,
+        "warm_cpu_ms": warm_cpu,
     });
     std::fs::write(dir.join("functions.json"), figures.to_string()).unwrap();
     println!("{md}");
