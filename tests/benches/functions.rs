@@ -94,7 +94,11 @@ async fn main() {
                 env.push((k.into(), v.into()));
             }
             async move {
-                let replays = if REPLAYABLE.contains(&file) { warm_n } else { 0 };
+                let replays = if REPLAYABLE.contains(&file) {
+                    warm_n
+                } else {
+                    0
+                };
                 let events = vec![event; 1 + replays];
                 let mut runs =
                     invoke_sequence(release_command(function.name), function.name, &env, &events)
