@@ -55,7 +55,7 @@ cp tests/bench/round_trips.md "$report/round_trips.md"
   echo
   tree=$(cargo tree -q -p connection-details -e normal --prefix none | sed 's/ (\*)//' | sort -u)
   echo "Crates in a function's dependency tree (\`cargo tree\`, normal dependencies): $(echo "$tree" | wc -l),"
-  echo "of which in two or more versions: $(echo "$tree" | awk '{print $1}' | uniq -d | tr '\n' ' ')."
+  echo "of which in two or more versions: $(echo "$tree" | awk '{print $1}' | uniq -d | paste -sd' ')."
   echo "Every function has the same tree; what each links differs."
   echo
   echo "| function | release binary (x86_64, here) | zipped | \`bootstrap\` (arm64, \`make build\`) | zipped |"

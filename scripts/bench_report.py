@@ -74,22 +74,22 @@ def targets():
             rows.append(f"| {what} | {target} | {value}{unit} | {'met' if ok else '**not met**'} |")
 
     r = side.get("cold_first_response_vs_python")
-    row("cold first response vs the Python handler", "≥ 25× faster", r and f"{r:.1}×", r and r >= 25)
+    row("cold first response vs the Python handler", "≥ 25× faster", r and f"{r:.1f}×", r and r >= 25)
     r = side.get("cold_first_response_vs_node")
-    row("cold first response vs the Node handler", "≥ 10× faster", r and f"{r:.1}×", r and r >= 10)
+    row("cold first response vs the Node handler", "≥ 10× faster", r and f"{r:.1f}×", r and r >= 10)
     r = funcs.get("slowest_ready_without_aws_ms")
     row("ready, without AWS round trips (slowest function)", "< 8 ms",
-        r is not None and f"{r:.1} ms (`{funcs.get('slowest_ready_function')}`)", r is not None and r < 8)
+        r is not None and f"{r:.1f} ms (`{funcs.get('slowest_ready_function')}`)", r is not None and r < 8)
     r = side.get("warm_cpu_ms")
-    row("warm CPU per `/connection-details`", "< 1 ms", r is not None and f"{r:.2} ms", r is not None and r < 1)
-    row(f"largest zipped {which}", "< 3 MiB", largest and f"{largest[0]:.2} MiB (`{largest[1]}`)",
+    row("warm CPU per `/connection-details`", "< 1 ms", r is not None and f"{r:.2f} ms", r is not None and r < 1)
+    row(f"largest zipped {which}", "< 3 MiB", largest and f"{largest[0]:.2f} MiB (`{largest[1]}`)",
         largest and largest[0] < 3)
     rows.append("| AWS round trips per endpoint | the fewest its invariants allow | held per endpoint by the test "
                 "`round_trips::every_endpoint_makes_the_fewest_aws_round_trips_its_invariants_allow` "
                 "(`make test`) | see *AWS calls per endpoint* |")
     r = funcs.get("peak_rss_mib")
     row("peak memory (largest function)", "< 32 MiB",
-        r is not None and f"{r:.1} MiB (`{funcs.get('peak_rss_function')}`)", r is not None and r < 32)
+        r is not None and f"{r:.1f} MiB (`{funcs.get('peak_rss_function')}`)", r is not None and r < 32)
     return ["## Targets", "", "Issue 12's targets, each against this run's figure (the sections below say how "
             "each is measured).", "", "| target | wanted | this run | |", "|---|---|---|---|", *rows, ""]
 
