@@ -3,16 +3,9 @@
 //! the environment template.yaml sets.
 
 use serde_json::Value;
-use voicegate_tests::{path, runtime_api::invoke, sample_events, JOHN};
-use voicegate_tests::{repo_root, TestApp};
-
-fn event(name: &str) -> String {
-    std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()
-}
-
-fn body_of(resp: &Value) -> Value {
-    serde_json::from_str(resp["body"].as_str().expect("body")).expect("JSON body")
-}
+use voicegate_tests::sample_events::{self, body_of, event};
+use voicegate_tests::TestApp;
+use voicegate_tests::{path, runtime_api::invoke, JOHN};
 
 #[tokio::test]
 async fn health_function_answers_its_event() {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use voicegate_tests::runtime_api::{invoke_sequence, Invocation};
 use voicegate_tests::sample_events::{answer_every_sample_event, CASES};
-use voicegate_tests::{repo_root, TestApp};
+use voicegate_tests::{env_number, repo_root, TestApp};
 
 /// Events that answer the same when sent again, so a container can be
 /// kept warm on them: their warm cost per invocation is measured too.
@@ -67,14 +67,8 @@ fn ms(d: Duration) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::var("BENCH_FUNCTION_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5);
-    let warm_n: usize = std::env::var("BENCH_WARM_INVOCATIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
+    let rounds = env_number("BENCH_FUNCTION_ROUNDS", 5);
+    let warm_n = env_number("BENCH_WARM_INVOCATIONS", 30);
     let colds: Arc<Mutex<Vec<Cold>>> = Arc::default();
     let warms: Arc<Mutex<Vec<Warm>>> = Arc::default();
     for _ in 0..rounds {

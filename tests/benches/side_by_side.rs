@@ -13,17 +13,10 @@ use serde_json::{json, Value};
 use voicegate::adapters::secrets::LiveKitCredentials;
 use voicegate::domain::livekit::{self, ParticipantToken};
 use voicegate_tests::runtime_api::{invoke_command, invoke_sequence, Invocation};
-use voicegate_tests::{path, repo_root, TestApp, JOHN};
+use voicegate_tests::{env_number, path, repo_root, TestApp, JOHN};
 
 const ROOM: &str = "voice_assistant_room_1795300000_0f8fad5bd9cb469f";
 const SECRET: &str = "a-livekit-api-secret-of-realistic-length";
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// The claims all three mint: those of a caller's participant token.
 fn mint_input(n: usize) -> Value {
