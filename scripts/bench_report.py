@@ -106,6 +106,8 @@ def main():
         f"- toolchain: {sh('rustc', '--version')}; {sh('node', '--version')}; Python {platform.python_version()}",
         "- AWS: the local emulator (moto) on 127.0.0.1, not DynamoDB: round-trip figures include",
         "  its answer times, which are slower than DynamoDB's in-region single-digit milliseconds.",
+        "  It keeps connections alive, as AWS's endpoints do (infra/tools/moto_server.py): a",
+        "  warm caller pays no TCP handshake per call, a cold one pays it once per connection.",
         "",
         "## Micro-benchmarks (criterion, `cargo bench -p voicegate --bench micro`)",
         "",

@@ -11,9 +11,17 @@ moto also appends every model instance it ever creates to a list, for its dashbo
 write and never leave that list: the emulator's memory grows for as long as `make dev` runs,
 and each outbox read serialises every item ever written, taking seconds while it holds the
 emulator. Items are therefore not recorded; everything else (the SNS outbox included) is
-moto's own behaviour. Arguments are moto_server's (`-H 127.0.0.1 -p 4566`).
+moto's own behaviour.
+
+Served by waitress, not moto_server's werkzeug development server: werkzeug answers every
+request with `Connection: close`, so each AWS call paid a new TCP connection and a new server
+thread (measured: 8 ms and 0.55 ms of the caller's CPU per GetItem, against 3 ms and 0.27 ms
+over a kept-alive connection). DynamoDB, SNS and Secrets Manager keep connections alive, as
+the SDK clients expect, so the emulator does too. Arguments: `-H 127.0.0.1 -p 4566`.
 """
 
+import argparse
+import logging
 import sys
 import threading
 
@@ -38,7 +46,32 @@ def _untracked(cls, *args, **kwargs):
 
 Item.__new__ = staticmethod(_untracked)
 
-from moto.server import main  # noqa: E402  (after the patch above)
+import waitress  # noqa: E402
+from moto.moto_server.werkzeug_app import (  # noqa: E402  (after the patches above)
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=4566)
+    args = parser.parse_args()
+    logging.getLogger("waitress").setLevel(logging.ERROR)
+    waitress.serve(
+        DomainDispatcherApplication(create_backend_app),
+        host=args.host,
+        port=args.port,
+        # Parallel tests and load runs hold many clients' pools open at once.
+        threads=16,
+        connection_limit=2000,
+        # Longer than the SDK's idle-connection timeout, so the client, never the
+        # server, closes an idle connection (no request racing a server-side close).
+        channel_timeout=600,
+        ident="moto",
+    )
+
 
 if __name__ == "__main__":
     sys.exit(main())

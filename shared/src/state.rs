@@ -113,26 +113,16 @@ impl AppState {
             .retry_config(retries.clone())
             .interceptor(recorder.clone())
             .build();
-        // An SMS publish is not idempotent: a retried one can text the code
-        // twice, so SNS gets one attempt.
-        let sns = aws_sdk_sns::config::Builder::from(&aws.sns)
-            .timeout_config(timeouts.clone())
-            .retry_config(RetryConfig::disabled())
-            .interceptor(recorder.clone())
-            .build();
         let secrets_manager = aws_sdk_secretsmanager::config::Builder::from(&aws.secrets_manager)
-            .timeout_config(timeouts)
+            .timeout_config(timeouts.clone())
             .retry_config(retries)
-            .interceptor(recorder)
+            .interceptor(recorder.clone())
             .build();
         let db = Db::new(
             aws_sdk_dynamodb::Client::from_conf(dynamodb),
             config.table_name.clone(),
         );
-        let sms = SmsSender::new(
-            aws_sdk_sns::Client::from_conf(sns),
-            config.sms_sender_id.clone(),
-        );
+        let sms = SmsSender::new(aws.sns, timeouts, recorder, config.sms_sender_id.clone());
         let secrets = SecretStore::new(
             aws_sdk_secretsmanager::Client::from_conf(secrets_manager),
             config.app_secret_id.clone(),

@@ -82,6 +82,43 @@ async fn a_hung_dynamodb_call_times_out_into_a_503() {
     assert_eq!(app.post(path::LOGIN, john()).await.status, 200);
 }
 
+/// DynamoDB applies a new session's write but its answer comes after the
+/// attempt timeout: the SDK retries, finds the item its first attempt wrote,
+/// and the request goes through with that one item (not a 500).
+#[tokio::test]
+async fn a_session_write_answered_too_late_is_not_taken_for_a_collision() {
+    let app = TestApp::builder()
+        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
+        .env("AWS_OPERATION_TIMEOUT_MS", "6000")
+        .start()
+        .await;
+    app.faults.inject_matching(
+        "DynamoDB.PutItem",
+        "SESSION#",
+        Fault::AnswerLate(std::time::Duration::from_secs(2)),
+        1,
+    );
+    let t = app.login_as(&JOHN).await;
+    assert_eq!(sessions_in_table(&app).await, 1);
+    assert_eq!(
+        app.get(path::ME, t["access_token"].as_str()).await.status,
+        200
+    );
+    // The same for the voice session connection details record.
+    app.faults.inject_matching(
+        "DynamoDB.PutItem",
+        "VOICE#",
+        Fault::AnswerLate(std::time::Duration::from_secs(2)),
+        1,
+    );
+    let token = t["access_token"].as_str().unwrap();
+    let details = app
+        .post_auth(path::CONNECTION_DETAILS, token, json!({}))
+        .await;
+    assert_eq!(details.status, 201, "{}", details.text);
+    assert_eq!(app.items("VOICE#").await.len(), 1);
+}
+
 #[tokio::test]
 async fn a_failed_session_write_leaves_no_session_and_no_failure() {
     let app = TestApp::start().await;
@@ -119,6 +156,42 @@ async fn a_lost_spend_condition_yields_no_session() {
         .await;
     assert_eq!((r.status, r.problem_code().as_str()), (401, "otp_invalid"));
     assert_eq!(sessions_in_table(&app).await, 0);
+}
+
+/// A code's spend, then a refresh token's rotation, applied by DynamoDB but
+/// answered after the attempt timeout: the SDK's retry fails the condition
+/// its own first attempt satisfied, finds its write mark, and the caller is
+/// served instead of refused as a replay of itself.
+#[tokio::test]
+async fn a_spend_answered_too_late_is_not_taken_for_a_replay() {
+    let app = TestApp::builder()
+        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
+        .env("AWS_OPERATION_TIMEOUT_MS", "6000")
+        .start()
+        .await;
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
+        .await;
+    let code = app.latest_code(JOHN.user_id).await;
+    let late = || Fault::AnswerLate(std::time::Duration::from_secs(2));
+    app.faults
+        .inject_matching("DynamoDB.UpdateItem", "\"spent\"", late(), 1);
+    let r = app
+        .post(
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": code}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let refresh = r.json()["refresh_token"].as_str().unwrap().to_owned();
+
+    app.faults
+        .inject_matching("DynamoDB.UpdateItem", "refresh_hash", late(), 1);
+    let rotated = app
+        .post(path::REFRESH, json!({"refresh_token": refresh}))
+        .await;
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let access = rotated.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get(path::ME, Some(&access)).await.status, 200);
 }
 
 #[tokio::test]

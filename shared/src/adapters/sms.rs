@@ -1,7 +1,19 @@
 //! SMS through SNS, as transactional messages.
+//!
+//! The SNS client is built at the first text a container sends, not at
+//! start-up: the nine functions that never text then neither build it at
+//! every cold start nor link the SNS SDK (its client, endpoint rules and XML
+//! protocol), which is what keeps their zipped binaries small.
 
+use std::sync::OnceLock;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::SdkConfig;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client as SnsClient;
+
+use crate::adapters::aws_calls::CallRecorder;
 
 /// Why a text was not handed to SNS (the SNS error, for the log only).
 #[derive(Debug, thiserror::Error)]
@@ -9,9 +21,11 @@ use aws_sdk_sns::Client as SnsClient;
 pub struct SmsError(String);
 use crate::types::Phone;
 
-#[derive(Clone, Debug)]
 pub struct SmsSender {
-    client: SnsClient,
+    sdk: SdkConfig,
+    timeouts: TimeoutConfig,
+    recorder: CallRecorder,
+    client: OnceLock<SnsClient>,
     sender_id: Option<String>,
 }
 
@@ -24,14 +38,38 @@ fn string_attribute(value: &str) -> Result<MessageAttributeValue, SmsError> {
 }
 
 impl SmsSender {
-    pub fn new(client: SnsClient, sender_id: Option<String>) -> Self {
-        Self { client, sender_id }
+    pub fn new(
+        sdk: SdkConfig,
+        timeouts: TimeoutConfig,
+        recorder: CallRecorder,
+        sender_id: Option<String>,
+    ) -> Self {
+        Self {
+            sdk,
+            timeouts,
+            recorder,
+            client: OnceLock::new(),
+            sender_id,
+        }
+    }
+
+    fn client(&self) -> &SnsClient {
+        self.client.get_or_init(|| {
+            // A publish is not idempotent: a retried one can text the code
+            // twice, so SNS gets one attempt.
+            let config = aws_sdk_sns::config::Builder::from(&self.sdk)
+                .timeout_config(self.timeouts.clone())
+                .retry_config(RetryConfig::disabled())
+                .interceptor(self.recorder.clone())
+                .build();
+            SnsClient::from_conf(config)
+        })
     }
 
     /// Sends one SMS.
     pub async fn send(&self, to: &Phone, text: &str) -> Result<(), SmsError> {
         let mut req = self
-            .client
+            .client()
             .publish()
             .phone_number(to.expose())
             .message(text)

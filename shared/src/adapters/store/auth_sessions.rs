@@ -121,21 +121,14 @@ impl Db {
             .item("expires_at", n(session.expires_at))
             .item("ttl", ttl(session.expires_at, keep::SESSION_SECONDS))
             .item("amr", list(&amr))
-            .item("two_factor_verified", b(session.two_factor_verified))
-            .condition_expression("attribute_not_exists(pk)");
+            .item("two_factor_verified", b(session.two_factor_verified));
         if let Some(p) = session.platform {
             req = req.item("platform", s(p.as_str()));
         }
         if let Some(idp) = &session.idp {
             req = req.item("idp", s(idp));
         }
-        match self.write_new(req).await? {
-            Written::Applied(_) => Ok(()),
-            Written::Refused(_) => Err(StoreError::Corrupt {
-                kind: "session",
-                detail: "a new session id already exists".into(),
-            }),
-        }
+        self.put_fresh(req, "session").await
     }
 
     pub async fn session(&self, sid: &AuthSessionId) -> Result<Option<AuthSession>, StoreError> {

@@ -103,8 +103,7 @@ impl Db {
             .item("pk", s(format!("IDTOKEN#{token_hash}")))
             .item("sk", s("IDTOKEN"))
             .item("expires_at", n(expires_at))
-            .item("ttl", ttl(expires_at, keep::CHALLENGE_SECONDS))
-            .condition_expression("attribute_not_exists(pk)");
-        Ok(self.write_new(req).await?.applied())
+            .item("ttl", ttl(expires_at, keep::CHALLENGE_SECONDS));
+        self.claim_once(req).await
     }
 }

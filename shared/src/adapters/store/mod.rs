@@ -50,6 +50,37 @@ pub enum StoreError {
     Contended(&'static str),
 }
 
+/// The attribute holding the last conditional write's mark (see [`Db::write`]).
+const MARK_ATTRIBUTE: &str = "write_mark";
+const MARK_NAME: &str = "#write_mark";
+const MARK_VALUE: &str = ":write_mark";
+
+/// 128 random bits, unique to one write and shared by its retries.
+fn write_mark() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{:032x}", u128::from_be_bytes(bytes))
+}
+
+/// Whether `item` carries `mark`: the write that set it was applied.
+fn carries(item: &Item, mark: &str) -> bool {
+    matches!(item.get(MARK_ATTRIBUTE), Some(AttributeValue::S(m)) if m == mark)
+}
+
+/// `expression` with the mark set in its SET clause (added if it has none).
+fn with_mark(expression: &str) -> String {
+    const SET_MARK: &str = "#write_mark = :write_mark";
+    let words: Vec<&str> = expression.split(' ').collect();
+    match words.iter().position(|w| *w == "SET") {
+        Some(at) => {
+            let (before, after) = words.split_at(at + 1);
+            format!("{} {SET_MARK}, {}", before.join(" "), after.join(" "))
+        }
+        None => format!("SET {SET_MARK} {expression}"),
+    }
+}
+
 fn unavailable<E, R>(operation: &'static str, err: SdkError<E, R>) -> StoreError
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -156,8 +187,19 @@ impl Db {
 
     /// Sends a conditional UpdateItem, asking for the item as it now is on
     /// success and as it was on a failed condition.
+    ///
+    /// Every update also stamps the item with a random write mark. When
+    /// DynamoDB applied an attempt whose answer was lost (an attempt timeout,
+    /// a dropped connection), the SDK's retry fails the condition the first
+    /// attempt satisfied (a code already spent, a token already rotated) and
+    /// finds its own mark: that is this write, done, not another's.
     async fn write(&self, req: UpdateItemFluentBuilder) -> Result<Written, StoreError> {
+        let mark = write_mark();
+        let expression = with_mark(req.get_update_expression().as_deref().unwrap_or(""));
         let res = req
+            .update_expression(expression)
+            .expression_attribute_names(MARK_NAME, MARK_ATTRIBUTE)
+            .expression_attribute_values(MARK_VALUE, AttributeValue::S(mark.clone()))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -166,7 +208,10 @@ impl Db {
             Ok(out) => Ok(Written::Applied(out.attributes.unwrap_or_default())),
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Ok(Written::Refused(c.item.clone()))
+                    Ok(match c.item.clone() {
+                        Some(found) if carries(&found, &mark) => Written::Applied(found),
+                        found => Written::Refused(found),
+                    })
                 }
                 _ => Err(unavailable("UpdateItem", e)),
             },
@@ -184,6 +229,49 @@ impl Db {
                 _ => Err(unavailable("PutItem", e)),
             },
         }
+    }
+
+    /// Puts a new item under a key this request drew at random (a session, a
+    /// voice session, a ceremony), on condition that the key is unused. The
+    /// condition can fail on the request's own earlier attempt: DynamoDB
+    /// applied it, the answer was lost (an attempt timeout, a dropped
+    /// connection) and the SDK retried. Shown the item it collided with, it
+    /// takes its own write for done; any other item under a fresh key is a
+    /// broken id source or store.
+    async fn put_fresh(
+        &self,
+        req: PutItemFluentBuilder,
+        kind: &'static str,
+    ) -> Result<(), StoreError> {
+        let sent = req.get_item().clone();
+        let req = req
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        match self.write_new(req).await? {
+            Written::Applied(_) => Ok(()),
+            Written::Refused(Some(found)) if sent.as_ref() == Some(&found) => Ok(()),
+            Written::Refused(_) => Err(StoreError::Corrupt {
+                kind,
+                detail: format!("a new {kind} id already exists"),
+            }),
+        }
+    }
+
+    /// Claims a key once (a webhook event, a spent ID or tool token): true
+    /// for the one request that wrote it, false for every other. The claim
+    /// carries a write mark (see [`Db::write`]), so the SDK's retry of an
+    /// attempt that DynamoDB applied but whose answer was lost still wins,
+    /// instead of being refused as a replay of itself.
+    async fn claim_once(&self, req: PutItemFluentBuilder) -> Result<bool, StoreError> {
+        let mark = write_mark();
+        let req = req
+            .item(MARK_ATTRIBUTE, AttributeValue::S(mark.clone()))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        Ok(match self.write_new(req).await? {
+            Written::Applied(_) => true,
+            Written::Refused(found) => found.is_some_and(|f| carries(&f, &mark)),
+        })
     }
 
     /// Sends a transaction. A cancellation for failed conditions names the
@@ -287,4 +375,36 @@ pub fn parsed<T, E>(value: Result<T, E>, kind: &'static str, field: &str) -> Res
 /// The item's TTL for something that stops mattering at `until`.
 fn ttl(until: UnixTime, keep_seconds: i64) -> AttributeValue {
     n(until + keep_seconds)
+}
+
+#[cfg(test)]
+mod write_mark_tests {
+    use super::*;
+
+    #[test]
+    fn the_mark_joins_the_set_clause_or_opens_one() {
+        assert_eq!(
+            with_mark("SET a = :a ADD b :one"),
+            "SET #write_mark = :write_mark, a = :a ADD b :one"
+        );
+        assert_eq!(
+            with_mark("ADD hits :one"),
+            "SET #write_mark = :write_mark ADD hits :one"
+        );
+        assert_eq!(
+            with_mark("ADD x :y SET a = :a REMOVE c"),
+            "ADD x :y SET #write_mark = :write_mark, a = :a REMOVE c"
+        );
+    }
+
+    #[test]
+    fn an_item_carries_only_its_own_mark() {
+        let mark = write_mark();
+        assert_eq!(mark.len(), 32);
+        assert_ne!(mark, write_mark());
+        let item: Item = [(MARK_ATTRIBUTE.to_owned(), AttributeValue::S(mark.clone()))].into();
+        assert!(carries(&item, &mark));
+        assert!(!carries(&item, &write_mark()));
+        assert!(!carries(&Item::new(), &mark));
+    }
 }

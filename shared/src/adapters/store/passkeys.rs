@@ -128,18 +128,11 @@ impl Db {
             .item("kind", s(c.kind.as_str()))
             .item("state", s(&c.state))
             .item("expires_at", n(c.expires_at))
-            .item("ttl", ttl(c.expires_at, keep::CHALLENGE_SECONDS))
-            .condition_expression("attribute_not_exists(pk)");
+            .item("ttl", ttl(c.expires_at, keep::CHALLENGE_SECONDS));
         if let Some(user) = &c.user_id {
             req = req.item("user_id", s(user.as_str()));
         }
-        match self.write_new(req).await? {
-            Written::Applied(_) => Ok(()),
-            Written::Refused(_) => Err(StoreError::Corrupt {
-                kind: "ceremony",
-                detail: "a new ceremony id already exists".into(),
-            }),
-        }
+        self.put_fresh(req, "ceremony").await
     }
 
     /// Takes the ceremony for its finish: marks it used if it is of `kind`,

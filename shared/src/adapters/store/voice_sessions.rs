@@ -187,17 +187,8 @@ impl Db {
         v: &VoiceSession,
         retain_until: UnixTime,
     ) -> Result<(), StoreError> {
-        let req = self
-            .put()
-            .set_item(Some(v.to_item(retain_until)))
-            .condition_expression("attribute_not_exists(pk)");
-        match self.write_new(req).await? {
-            Written::Applied(_) => Ok(()),
-            Written::Refused(_) => Err(StoreError::Corrupt {
-                kind: "voice session",
-                detail: "a new session id already exists".into(),
-            }),
-        }
+        let req = self.put().set_item(Some(v.to_item(retain_until)));
+        self.put_fresh(req, "voice session").await
     }
 
     /// Records a session an agent opened for a room, with the room's pointer
@@ -350,9 +341,8 @@ impl Db {
             .put()
             .item("pk", s(format!("TOOLTOKEN#{jti}")))
             .item("sk", s("SPENT"))
-            .item("ttl", n(keep_until))
-            .condition_expression("attribute_not_exists(pk)");
-        Ok(self.write_new(req).await?.applied())
+            .item("ttl", n(keep_until));
+        self.claim_once(req).await
     }
 
     pub async fn voice_session(

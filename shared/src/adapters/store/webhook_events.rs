@@ -1,6 +1,6 @@
 //! Webhook idempotency keys (`WEBHOOK#<event id>`/`WEBHOOK`), kept a week.
 
-use super::{keep, n, s, ttl, Db, StoreError, Written};
+use super::{keep, n, s, ttl, Db, StoreError};
 use crate::clock::UnixTime;
 
 impl Db {
@@ -17,9 +17,8 @@ impl Db {
             .item("sk", s("WEBHOOK"))
             .item("event", s(event))
             .item("received_at", n(now))
-            .item("ttl", ttl(now, keep::WEBHOOK_EVENT_SECONDS))
-            .condition_expression("attribute_not_exists(pk)");
-        Ok(matches!(self.write_new(req).await?, Written::Applied(_)))
+            .item("ttl", ttl(now, keep::WEBHOOK_EVENT_SECONDS));
+        self.claim_once(req).await
     }
 
     /// Releases a claim whose processing failed, so LiveKit's retry is processed.
