@@ -37,11 +37,14 @@ LOAD_CLIENTS=${BENCH_LOAD_CLIENTS:-16} LOAD_SECONDS=${BENCH_LOAD_SECONDS:-20} \
   LOAD_REPORT="$report/load.md" cargo run -q --profile bench -p voicegate-tests --bin load
 
 echo "== latency through the local server"
+# Not `tee /dev/stderr`: reopening stderr truncates it when it is redirected to a file.
+cargo bench -q -p voicegate-tests --bench api > "$report/latency.txt"
+cat "$report/latency.txt"
 {
   echo "## Latency through the local API (\`tests/benches/api.rs\`, against the emulator)"
   echo
   echo '```'
-  cargo bench -q -p voicegate-tests --bench api | tee /dev/stderr
+  cat "$report/latency.txt"
   echo '```'
 } > "$report/latency.md"
 
