@@ -1,9 +1,9 @@
 //! SMS through SNS, as transactional messages.
 //!
 //! The SNS client is built at the first text a container sends, not at
-//! start-up: the nine functions that never text then neither build it at
-//! every cold start nor link the SNS SDK (its client, endpoint rules and XML
-//! protocol), which is what keeps their zipped binaries small.
+//! start-up: the nine functions that never text neither build it at each
+//! cold start nor link the SNS SDK's client and endpoint rules (a few tens of
+//! KiB of each zipped binary, measured in docs/benchmarks.md's sizes).
 
 use std::sync::OnceLock;
 
@@ -14,12 +14,12 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client as SnsClient;
 
 use crate::adapters::aws_calls::CallRecorder;
+use crate::types::Phone;
 
 /// Why a text was not handed to SNS (the SNS error, for the log only).
 #[derive(Debug, thiserror::Error)]
 #[error("SNS Publish: {0}")]
 pub struct SmsError(String);
-use crate::types::Phone;
 
 pub struct SmsSender {
     sdk: SdkConfig,
