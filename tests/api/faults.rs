@@ -33,6 +33,17 @@ fn john() -> serde_json::Value {
     json!({"email": JOHN.email, "password": JOHN.password})
 }
 
+/// An app whose AWS attempts give up after 1 s, and whole calls (retries
+/// included) after `operation_ms`: faults held longer than that are seen
+/// as the SDK sees a hang.
+async fn with_short_timeouts(operation_ms: u32) -> TestApp {
+    TestApp::builder()
+        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
+        .env("AWS_OPERATION_TIMEOUT_MS", &operation_ms.to_string())
+        .start()
+        .await
+}
+
 async fn sessions_in_table(app: &TestApp) -> usize {
     app.items("SESSION#").await.len()
 }
@@ -67,11 +78,7 @@ async fn persistent_dynamodb_throttling_is_503_and_the_next_request_succeeds() {
 
 #[tokio::test]
 async fn a_hung_dynamodb_call_times_out_into_a_503() {
-    let app = TestApp::builder()
-        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
-        .env("AWS_OPERATION_TIMEOUT_MS", "3000")
-        .start()
-        .await;
+    let app = with_short_timeouts(3000).await;
     // Held for longer than any timeout: only the SDK's timeout can answer.
     app.faults.inject_always(
         "DynamoDB.GetItem",
@@ -87,11 +94,7 @@ async fn a_hung_dynamodb_call_times_out_into_a_503() {
 /// and the request goes through with that one item (not a 500).
 #[tokio::test]
 async fn a_session_write_answered_too_late_is_not_taken_for_a_collision() {
-    let app = TestApp::builder()
-        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
-        .env("AWS_OPERATION_TIMEOUT_MS", "6000")
-        .start()
-        .await;
+    let app = with_short_timeouts(6000).await;
     app.faults.inject_matching(
         "DynamoDB.PutItem",
         "SESSION#",
@@ -164,11 +167,7 @@ async fn a_lost_spend_condition_yields_no_session() {
 /// served instead of refused as a replay of itself.
 #[tokio::test]
 async fn a_spend_answered_too_late_is_not_taken_for_a_replay() {
-    let app = TestApp::builder()
-        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
-        .env("AWS_OPERATION_TIMEOUT_MS", "6000")
-        .start()
-        .await;
+    let app = with_short_timeouts(6000).await;
     app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     let code = app.latest_code(JOHN.user_id).await;
@@ -233,11 +232,7 @@ async fn an_sns_throttle_is_503_sends_nothing_and_is_never_retried() {
 /// code in it never works.
 #[tokio::test]
 async fn an_sms_that_arrives_after_a_timeout_carries_a_dead_code() {
-    let app = TestApp::builder()
-        .env("AWS_ATTEMPT_TIMEOUT_MS", "1000")
-        .env("AWS_OPERATION_TIMEOUT_MS", "3000")
-        .start()
-        .await;
+    let app = with_short_timeouts(3000).await;
     app.faults.inject(
         "SNS.Publish",
         Fault::AnswerLate(std::time::Duration::from_secs(5)),
