@@ -193,6 +193,41 @@ async fn a_spend_answered_too_late_is_not_taken_for_a_replay() {
     assert_eq!(app.get(path::ME, Some(&access)).await.status, 200);
 }
 
+/// The bearer check reads the session and the user in one BatchGetItem;
+/// DynamoDB may answer it with keys left unprocessed, which are asked again.
+#[tokio::test]
+async fn keys_left_unprocessed_by_a_batch_read_are_read_again() {
+    let app = TestApp::start().await;
+    let token = app.access_token(&JOHN).await;
+    app.faults
+        .inject("DynamoDB.BatchGetItem", Fault::Unprocessed, 2);
+    let me = app.get(path::ME, Some(&token)).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json()["user_id"], JOHN.user_id);
+}
+
+/// Keys still unprocessed after the retries are an outage (503), never an
+/// absent session (401) or a room for a caller whose session went unread.
+#[tokio::test]
+async fn a_batch_read_left_unprocessed_is_503_and_opens_no_room() {
+    let app = TestApp::start().await;
+    let token = app.access_token(&JOHN).await;
+    app.faults
+        .inject_always("DynamoDB.BatchGetItem", Fault::Unprocessed);
+    assert_unavailable(&app.get(path::ME, Some(&token)).await);
+    assert_unavailable(
+        &app.post_auth(path::CONNECTION_DETAILS, &token, json!({}))
+            .await,
+    );
+    assert!(app.items("VOICE#").await.is_empty());
+    assert!(app.items("RATE#connection_details").await.is_empty());
+    app.faults.clear();
+    let details = app
+        .post_auth(path::CONNECTION_DETAILS, &token, json!({}))
+        .await;
+    assert_eq!(details.status, 201, "{}", details.text);
+}
+
 #[tokio::test]
 async fn a_transaction_conflict_on_register_is_503_and_writes_nothing() {
     let app = TestApp::start().await;

@@ -320,10 +320,10 @@ async fn request_lines_count_the_aws_calls_each_request_made() {
             .next()
             .expect("request line")
     };
-    // The session and the user: two reads (the keys are cached).
-    assert_eq!(calls(&app.get(path::ME, Some(&token)).await), 2);
+    // The session and the user: one batch read (the keys are cached).
+    assert_eq!(calls(&app.get(path::ME, Some(&token)).await), 1);
     // A cold container fetches the app secret once, then reads as before.
-    assert_eq!(calls(&cold.get(path::ME, Some(&token)).await), 3);
+    assert_eq!(calls(&cold.get(path::ME, Some(&token)).await), 2);
     assert_eq!(calls(&cold.get(path::JWKS, None).await), 0);
     assert_eq!(calls(&app.get(path::HEALTH, None).await), 0);
     assert!(!captured_logs().contains("undeclared_aws_call"));

@@ -170,6 +170,7 @@ fn each_function_gets_exactly_the_access_its_routes_declare() {
                 for action in actions {
                     let access = match action {
                         "dynamodb:GetItem" => Access::GetItem,
+                        "dynamodb:BatchGetItem" => Access::BatchGetItem,
                         "dynamodb:PutItem" => Access::PutItem,
                         "dynamodb:UpdateItem" => Access::UpdateItem,
                         "dynamodb:DeleteItem" => Access::DeleteItem,

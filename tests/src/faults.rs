@@ -29,6 +29,9 @@ pub enum Fault {
     ConditionalFailure,
     /// DynamoDB `TransactionCanceledException` naming a `TransactionConflict`.
     TransactionConflict,
+    /// A `BatchGetItem` answered 200 with every key it asked for left in
+    /// `UnprocessedKeys` and nothing read, as DynamoDB does under throttling.
+    Unprocessed,
     /// Waits this long, then forwards (longer than the SDK's timeouts: a hang).
     Delay(Duration),
     /// Forwards at once (the service acts on it), then holds the answer this
@@ -235,8 +238,14 @@ fn reply(status: u16, content_type: &str, body: String) -> hyper::Response<Full<
 }
 
 /// The error the real service sends for `fault`, in its own protocol.
-fn fault_response(op: &str, fault: &Fault) -> hyper::Response<Full<Bytes>> {
+fn fault_response(op: &str, fault: &Fault, body: &[u8]) -> hyper::Response<Full<Bytes>> {
     let service = op.split('.').next().unwrap_or("");
+    if let Fault::Unprocessed = fault {
+        let asked: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let unprocessed =
+            serde_json::json!({"Responses": {}, "UnprocessedKeys": asked["RequestItems"]});
+        return reply(200, "application/x-amz-json-1.0", unprocessed.to_string());
+    }
     if service == "SNS" {
         let (status, kind, code) = match fault {
             Fault::Throttle => (400, "Sender", "Throttling"),
@@ -279,7 +288,9 @@ fn fault_response(op: &str, fault: &Fault) -> hyper::Response<Full<Bytes>> {
                 "CancellationReasons": [{"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}, {"Code": "None"}, {"Code": "None"}, {"Code": "None"}],
             }),
         ),
-        Fault::Delay(_) | Fault::AnswerLate(_) => unreachable!("delays forward"),
+        Fault::Delay(_) | Fault::AnswerLate(_) | Fault::Unprocessed => {
+            unreachable!("answered above or forwarded")
+        }
     };
     reply(status, json_type, body.to_string())
 }
@@ -302,7 +313,7 @@ async fn handle(
             None
         }
         Some(Fault::AnswerLate(d)) => Some(d),
-        Some(fault) => return fault_response(&op, &fault),
+        Some(fault) => return fault_response(&op, &fault, &body),
         None => None,
     };
     // Forwarded on its own task, so a client that hangs up cannot cancel it.

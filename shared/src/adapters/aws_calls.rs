@@ -16,6 +16,8 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Access {
     GetItem,
+    /// Strongly consistent reads of several items in one call (a session and its user).
+    BatchGetItem,
     PutItem,
     UpdateItem,
     DeleteItem,
@@ -38,6 +40,7 @@ impl Access {
     pub fn iam_action(self) -> &'static str {
         match self {
             Access::GetItem => "dynamodb:GetItem",
+            Access::BatchGetItem => "dynamodb:BatchGetItem",
             Access::PutItem => "dynamodb:PutItem",
             Access::UpdateItem => "dynamodb:UpdateItem",
             Access::DeleteItem => "dynamodb:DeleteItem",
@@ -132,6 +135,7 @@ impl CallRecorder {
     fn accesses(&self, service: &str, operation: &str, body: &[u8]) -> Vec<Access> {
         match (service, operation) {
             ("DynamoDB", "GetItem") => vec![Access::GetItem],
+            ("DynamoDB", "BatchGetItem") => vec![Access::BatchGetItem],
             ("DynamoDB", "PutItem") => vec![Access::PutItem],
             ("DynamoDB", "UpdateItem") => vec![Access::UpdateItem],
             ("DynamoDB", "DeleteItem") => vec![Access::DeleteItem],

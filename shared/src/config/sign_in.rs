@@ -229,6 +229,27 @@ mod tests {
         ));
     }
 
+    /// Host names are parsed without Unicode tables (`idna_adapter` 1.0, see the workspace
+    /// Cargo.toml): an internationalised domain is configured as browsers send it, in
+    /// its ASCII form, and its Unicode spelling is refused at start, not at sign-in.
+    #[test]
+    fn an_internationalised_origin_is_configured_in_its_ascii_form() {
+        let ascii = PasskeyConfig::read(&env(&[
+            ("PASSKEY_RP_ID", "xn--bcher-kva.example"),
+            ("PASSKEY_ORIGINS", "https://xn--bcher-kva.example"),
+        ]))
+        .unwrap();
+        assert_eq!(ascii.origins[0].host_str(), Some("xn--bcher-kva.example"));
+        let unicode = PasskeyConfig::read(&env(&[
+            ("PASSKEY_RP_ID", "xn--bcher-kva.example"),
+            ("PASSKEY_ORIGINS", "https://bücher.example"),
+        ]));
+        assert!(matches!(
+            unicode,
+            Err(ConfigError::Invalid("PASSKEY_ORIGINS", _))
+        ));
+    }
+
     #[test]
     fn oidc_providers_are_checked_at_start() {
         assert!(oidc_providers(&env(&[])).unwrap().is_empty());

@@ -406,9 +406,9 @@ pub async fn authenticate(state: &AppState, bearer: &str) -> Result<Authenticate
 pub async fn authenticate_user(state: &AppState, bearer: &str) -> Result<(Authenticated, User)> {
     let (claims, sid) = verified_claims(state, bearer).await?;
     let user_id = UserId::parse(&claims.sub).map_err(|_| Error::InvalidToken)?;
-    let (session, user) = tokio::join!(state.db.session(&sid), state.db.user(&user_id));
-    let auth = live(state, claims, session?)?;
-    let user = user?.ok_or(Error::InvalidToken)?;
+    let (session, user) = state.db.session_and_user(&sid, &user_id).await?;
+    let auth = live(state, claims, session)?;
+    let user = user.ok_or(Error::InvalidToken)?;
     Ok((auth, user))
 }
 

@@ -130,14 +130,30 @@ impl Route {
             ],
             Route::Refresh => &[AppSecret, GetItem, UpdateItem],
             Route::Logout => &[AppSecret, UpdateItem],
-            Route::Me => &[AppSecret, GetItem],
+            // The session and the user, in one read.
+            Route::Me => &[AppSecret, BatchGetItem],
             Route::OtpRequest => &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms],
             Route::OtpVerify => &[AppSecret, GetItem, PutItem, UpdateItem, DeleteItem],
-            Route::PhoneChange | Route::PhoneVerifyResend => {
-                &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms]
+            Route::PhoneChange | Route::PhoneVerifyResend => &[
+                AppSecret,
+                BatchGetItem,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                PublishSms,
+            ],
+            Route::PhoneVerify => &[
+                AppSecret,
+                BatchGetItem,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                DeleteItem,
+            ],
+            // The session and user in one read; the two windows; the voice session.
+            Route::ConnectionDetails => {
+                &[AppSecret, LiveKitSecret, BatchGetItem, PutItem, UpdateItem]
             }
-            Route::PhoneVerify => &[AppSecret, GetItem, PutItem, UpdateItem, DeleteItem],
-            Route::ConnectionDetails => &[AppSecret, LiveKitSecret, GetItem, PutItem, UpdateItem],
             Route::LiveKitWebhook => &[LiveKitSecret, GetItem, PutItem, UpdateItem, DeleteItem],
             Route::AdminLiveKitTokens => &[AppSecret, LiveKitSecret, GetItem],
             // The room's pointer and the session, in one transaction.
@@ -165,9 +181,11 @@ impl Route {
             // The session, its app sign-in; a transact token's single use.
             Route::OAuthIntrospect => &[AgentClientsSecret, AppSecret, GetItem, PutItem],
             // The session and user; the limit, the user's passkeys, the ceremony.
-            Route::PasskeyRegisterStart => &[AppSecret, GetItem, PutItem, UpdateItem, Query],
+            Route::PasskeyRegisterStart => &[AppSecret, BatchGetItem, PutItem, UpdateItem, Query],
             // The session and user; the ceremony's single use; passkey, pointer and count.
-            Route::PasskeyRegisterFinish => &[AppSecret, GetItem, PutItem, UpdateItem],
+            Route::PasskeyRegisterFinish => {
+                &[AppSecret, BatchGetItem, GetItem, PutItem, UpdateItem]
+            }
             Route::PasskeyList => &[AppSecret, GetItem, Query],
             // The session; passkey, pointer and count in one transaction.
             Route::PasskeyDelete => &[AppSecret, GetItem, DeleteItem, UpdateItem],

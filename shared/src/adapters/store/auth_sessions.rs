@@ -11,6 +11,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::users::{user_pk, User};
 use super::{
     b, get_bool, get_list, get_n, get_s, keep, list, n, parsed, require, s, ttl, Db, Item,
     StoreError, Written,
@@ -136,6 +137,22 @@ impl Db {
             .await?
             .map(|i| AuthSession::from_item(&i))
             .transpose()
+    }
+
+    /// A session and a user in one consistent read: the bearer check of an access
+    /// token, which names both (one round trip, not two sent together).
+    pub async fn session_and_user(
+        &self,
+        sid: &AuthSessionId,
+        user: &UserId,
+    ) -> Result<(Option<AuthSession>, Option<User>), StoreError> {
+        let [session, user] = self
+            .get_together([(&pk(sid), "SESSION"), (&user_pk(user), "PROFILE")])
+            .await?;
+        Ok((
+            session.map(|i| AuthSession::from_item(&i)).transpose()?,
+            user.map(|i| User::from_item(&i)).transpose()?,
+        ))
     }
 
     /// Swaps the current refresh hash for `next`, atomically, if `presented`

@@ -22,7 +22,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    AttributeValue, KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -157,6 +158,73 @@ impl Db {
             .await
             .map_err(|e| unavailable("GetItem", e))?;
         Ok(out.item)
+    }
+
+    /// Strongly consistent reads of `N` items in one BatchGetItem, in the order of `keys`
+    /// (which must differ): one round trip where `N` GetItems sent together are `N`.
+    ///
+    /// DynamoDB may leave keys unprocessed (throttling, a partition over its limit) with
+    /// the request still a success; those are asked again after a short backoff, and if
+    /// any are still left after that the read fails as unavailable, never as "absent".
+    pub async fn get_together<const N: usize>(
+        &self,
+        keys: [(&str, &str); N],
+    ) -> Result<[Option<Item>; N], StoreError> {
+        const UNPROCESSED_RETRIES: u32 = 3;
+        let mut found: [Option<Item>; N] = std::array::from_fn(|_| None);
+        let mut ask: Vec<Item> = keys
+            .iter()
+            .map(|(pk, sk)| HashMap::from([("pk".into(), s(*pk)), ("sk".into(), s(*sk))]))
+            .collect();
+        for retry in 0..=UNPROCESSED_RETRIES {
+            if retry > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << retry)).await;
+            }
+            let asked = KeysAndAttributes::builder()
+                .set_keys(Some(ask))
+                .consistent_read(true)
+                .build()
+                .map_err(build_failed)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, asked)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchGetItem", e))?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let is = |name: &str, value: &str| {
+                    item.get(name)
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|v| v == value)
+                };
+                let at = keys
+                    .iter()
+                    .position(|(pk, sk)| is("pk", pk) && is("sk", sk));
+                if let Some(at) = at {
+                    found[at] = Some(item);
+                }
+            }
+            ask = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if ask.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StoreError::Unavailable {
+            operation: "BatchGetItem",
+            detail: format!(
+                "{} keys left unprocessed after {UNPROCESSED_RETRIES} retries",
+                ask.len()
+            ),
+        })
     }
 
     pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {

@@ -73,7 +73,7 @@ pub struct PhoneSlot<'a> {
     pub max_accounts: i64,
 }
 
-fn user_pk(id: &UserId) -> String {
+pub(super) fn user_pk(id: &UserId) -> String {
     format!("USER#{id}")
 }
 
@@ -139,7 +139,7 @@ impl User {
         item
     }
 
-    fn from_item(item: &Item) -> Result<Self, StoreError> {
+    pub(super) fn from_item(item: &Item) -> Result<Self, StoreError> {
         const KIND: &str = "user";
         let field = |k: &str| require(get_s(item, k), KIND, k);
         Ok(Self {
