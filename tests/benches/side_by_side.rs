@@ -247,8 +247,9 @@ async fn main() {
     }
     md += "\nEach process is started fresh (a cold container) with the same environment, \
            event and bearer token; the AWS calls go to the local emulator, so \"first response\" \
-           includes the emulator's answers (3 for the handlers, 5 for voicegate, which also \
-           takes its two rate-limit windows, plus the secrets); the *without AWS* columns take \
+           includes the emulator's answers (3 for the handlers: session, user, voice session; \
+           4 for voicegate, which reads the session and the user in one call and also \
+           takes its two rate-limit windows; plus the secrets); the *without AWS* columns take \
            out the time a call was with the emulator, timed at the proxy every call goes \
            through. CPU is every thread's time on a CPU until the response, from /proc.\n\n";
     let mut targets = serde_json::Map::new();
