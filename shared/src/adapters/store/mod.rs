@@ -197,14 +197,10 @@ impl Db {
                 .and_then(|mut r| r.remove(&self.table))
                 .unwrap_or_default()
             {
-                let is = |name: &str, value: &str| {
-                    item.get(name)
-                        .and_then(|v| v.as_s().ok())
-                        .is_some_and(|v| v == value)
-                };
-                let at = keys
-                    .iter()
-                    .position(|(pk, sk)| is("pk", pk) && is("sk", sk));
+                let key = (get_s(&item, "pk"), get_s(&item, "sk"));
+                let at = keys.iter().position(|(pk, sk)| {
+                    key.0.as_deref() == Some(pk) && key.1.as_deref() == Some(sk)
+                });
                 if let Some(at) = at {
                     found[at] = Some(item);
                 }
