@@ -56,6 +56,8 @@ pub async fn emulator_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
+        // The functions' own client: the SDK's default one is not built in.
+        .http_client(voicegate::adapters::aws_https::client())
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
             "test", "test", None, None, "emulator",
         ))
