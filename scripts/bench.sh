@@ -49,6 +49,7 @@ cat "$report/latency.txt"
 } > "$report/latency.md"
 
 cp tests/bench/round_trips.md "$report/round_trips.md"
+cp tests/bench/limits.md "$report/limits.md"
 
 {
   echo "## Package"

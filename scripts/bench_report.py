@@ -120,7 +120,7 @@ def main():
         out.append(f"| {name} | {human(median)} | {human(ci['lower_bound'])} – {human(ci['upper_bound'])} |")
     out.append("")
     out += targets()
-    for part in ["side_by_side.md", "functions.md", "round_trips.md", "latency.md", "load.md", "package.md"]:
+    for part in ["limits.md", "side_by_side.md", "functions.md", "round_trips.md", "latency.md", "load.md", "package.md"]:
         f = report / part
         if f.exists():
             out.append(f.read_text().rstrip())
