@@ -237,6 +237,53 @@ mod tests {
         assert!(err.is_io(), "{err:?}");
     }
 
+    /// A server whose certificate no Amazon root signed (here one self-signed
+    /// for `localhost`) is refused in the handshake: the client trusts the
+    /// bundled roots only, never the OS store.
+    #[tokio::test]
+    async fn a_certificate_from_any_other_authority_is_refused() {
+        use rustls::pki_types::PrivateKeyDer;
+        let cert =
+            CertificateDer::from_pem_slice(include_bytes!("testdata/untrusted_localhost.cert.pem"))
+                .unwrap();
+        let key =
+            PrivateKeyDer::from_pem_slice(include_bytes!("testdata/untrusted_localhost.key.pem"))
+                .unwrap();
+        let server_config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            acceptor.accept(tcp).await.map(|_| ())
+        });
+        let pool = Pool::new(&Arc::new(tls_config()), Some(Duration::from_secs(2)), None);
+        let request = http::Request::builder()
+            .uri(format!("https://localhost:{port}/"))
+            .body(SdkBody::empty())
+            .unwrap();
+        let call = pool.call(HttpRequest::try_from(request).unwrap());
+        let err = tokio::time::timeout(Duration::from_secs(5), call)
+            .await
+            .expect("the handshake ends the call")
+            .unwrap_err();
+        let detail = format!("{err:?}");
+        assert!(detail.contains("UnknownIssuer"), "{detail}");
+        assert!(err.is_io(), "{detail}");
+        let handshake = tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(handshake.is_err(), "the server saw a completed handshake");
+    }
+
     #[tokio::test]
     async fn a_server_slower_than_the_read_timeout_is_a_timeout() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
