@@ -2,12 +2,14 @@
 //! aws-lc-rs (the one TLS stack in the binary), trusting only Amazon Trust
 //! Services' roots, with the same pooled connections for every service.
 //!
-//! Why not the SDK's default client: it also speaks HTTP/2, which DynamoDB,
-//! SNS and Secrets Manager do not (they answer HTTP/1.1), so its `h2` engine
-//! was dead weight in every function (about 0.1 MiB zipped of each
-//! `bootstrap`, measured) and a second code path per call. This one is
-//! hyper's HTTP/1.1 client, already linked for the Lambda runtime API and
-//! identity providers' keys (adapters/jwks.rs).
+//! Why not the SDK's default client: it also carries an HTTP/2 engine, which
+//! calls to DynamoDB, SNS and Secrets Manager do not need (their endpoints
+//! answer HTTP/1.1), so `h2` and the client's own wrapper were weight in
+//! every function (0.25 MiB of each zipped `bootstrap`, measured with `make
+//! build`). This one is hyper's HTTP/1.1 client, already linked for the
+//! Lambda runtime API and identity providers' keys. It reads no
+//! `HTTPS_PROXY`: a function reaches AWS's endpoints directly, or through VPC
+//! endpoints.
 //!
 //! Why not the system trust store: loading it reads and parses every file
 //! under the OS's certificate directory at each cold start (about 5 ms of a
@@ -15,7 +17,9 @@
 //! only servers these clients ever talk to, AWS's service endpoints, chain to
 //! Amazon Root CA 1–4 or Starfield Services G2 (AWS's published list). A
 //! certificate from any other authority, a mis-issued one included, is
-//! refused. The local emulator speaks plain HTTP and needs no roots.
+//! refused. The local emulator speaks plain HTTP and needs no roots. Fetching
+//! identity providers' keys (adapters/jwks.rs) is a different client that
+//! keeps the system roots, loaded on its first use only.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
