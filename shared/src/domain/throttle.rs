@@ -163,18 +163,19 @@ pub async fn refuse_if_reached(
     limits: &[Limit<'_>],
     now: UnixTime,
 ) -> Result<Vec<bool>> {
-    let usages = join_all(limits.iter().map(|l| {
-        let (key, window) = (l.key(), l.window(&state.config.limits));
-        async move {
-            let usage = state.db.usage(&key, window.seconds, now).await?;
-            Ok::<_, Error>(usage.map(|u| (u.hits, u.hits >= window.limit, u.resets_in)))
-        }
-    }))
-    .await;
+    let windows: Vec<_> = limits
+        .iter()
+        .map(|l| (l.key(), l.window(&state.config.limits)))
+        .collect();
+    let asked: Vec<(String, i64)> = windows
+        .iter()
+        .map(|(key, window)| (key.clone(), window.seconds))
+        .collect();
+    let usages = state.db.usages(&asked, now).await?;
     let mut retry_after = None;
     let mut counted = Vec::with_capacity(limits.len());
-    for u in usages {
-        let usage = u?;
+    for (usage, (_, window)) in usages.into_iter().zip(&windows) {
+        let usage = usage.map(|u| (u.hits, u.hits >= window.limit, u.resets_in));
         if let Some((_, true, resets_in)) = usage {
             retry_after = Some(retry_after.unwrap_or(0).max(resets_in));
         }

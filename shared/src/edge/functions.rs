@@ -124,16 +124,31 @@ impl Route {
             Route::Jwks => &[AppSecret],
             // Limits, the user and its guards, the session, the phone's code.
             Route::Register => &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms],
-            // Limits and lock, the user by email, the session; the MFA code.
+            // Limits and lock, the user by email, the session; the MFA code
+            // and its failure windows (one read).
             Route::Login => &[
-                AppSecret, GetItem, PutItem, UpdateItem, DeleteItem, PublishSms,
+                AppSecret,
+                BatchGetItem,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                DeleteItem,
+                PublishSms,
             ],
             Route::Refresh => &[AppSecret, GetItem, UpdateItem],
             Route::Logout => &[AppSecret, UpdateItem],
             // The session and the user, in one read.
             Route::Me => &[AppSecret, BatchGetItem],
             Route::OtpRequest => &[AppSecret, GetItem, PutItem, UpdateItem, PublishSms],
-            Route::OtpVerify => &[AppSecret, GetItem, PutItem, UpdateItem, DeleteItem],
+            // The code's attempt and failure windows (one read), the user, the session.
+            Route::OtpVerify => &[
+                AppSecret,
+                BatchGetItem,
+                GetItem,
+                PutItem,
+                UpdateItem,
+                DeleteItem,
+            ],
             Route::PhoneChange | Route::PhoneVerifyResend => &[
                 AppSecret,
                 BatchGetItem,
@@ -167,10 +182,11 @@ impl Route {
                 UpdateItem,
                 PublishSms,
             ],
-            // The session, the code's attempt, failure counters; the binding.
+            // The session, the code's attempt, failure counters (one read); the binding.
             Route::InCallCodeVerify | Route::StepUpVerify => &[
                 AgentClientsSecret,
                 AppSecret,
+                BatchGetItem,
                 GetItem,
                 PutItem,
                 UpdateItem,

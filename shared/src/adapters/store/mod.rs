@@ -170,8 +170,18 @@ impl Db {
         &self,
         keys: [(&str, &str); N],
     ) -> Result<[Option<Item>; N], StoreError> {
+        let mut found = self.get_many(&keys).await?.into_iter();
+        Ok(std::array::from_fn(|_| found.next().flatten()))
+    }
+
+    /// [`get_together`](Self::get_together) for a number of keys known at run time
+    /// (at most 100, BatchGetItem's limit); no keys is no call.
+    pub async fn get_many(&self, keys: &[(&str, &str)]) -> Result<Vec<Option<Item>>, StoreError> {
         const UNPROCESSED_RETRIES: u32 = 3;
-        let mut found: [Option<Item>; N] = std::array::from_fn(|_| None);
+        let mut found: Vec<Option<Item>> = vec![None; keys.len()];
+        if keys.is_empty() {
+            return Ok(found);
+        }
         let mut ask: Vec<Item> = keys
             .iter()
             .map(|(pk, sk)| HashMap::from([("pk".into(), s(*pk)), ("sk".into(), s(*sk))]))

@@ -8,7 +8,7 @@
 //! out not to count (a right password). Items carry a TTL for cleanup, but
 //! expiry is always judged from `window_start` and the clock.
 
-use super::{get_n, keep, n, ttl, Db, StoreError, Written};
+use super::{get_n, keep, n, ttl, Db, Item, StoreError, Written};
 use crate::clock::UnixTime;
 pub use crate::types::Window;
 
@@ -152,29 +152,34 @@ impl Db {
         Ok(self.write(req).await?.applied())
     }
 
-    /// The usage of a window, or `None` when there is no open window.
-    pub async fn usage(
+    /// The usage of each window (its key and length in seconds), in order:
+    /// `None` where there is no open window. One strongly consistent read for
+    /// all of them.
+    pub async fn usages(
         &self,
-        key: &str,
-        seconds: i64,
+        windows: &[(String, i64)],
         now: UnixTime,
-    ) -> Result<Option<Usage>, StoreError> {
-        let Some(item) = self.get(&pk(key), SK).await? else {
-            return Ok(None);
-        };
-        let (Some(start), Some(hits)) = (get_n(&item, "window_start"), get_n(&item, "hits")) else {
-            return Ok(None);
-        };
-        if start <= now - seconds {
-            return Ok(None);
-        }
-        Ok(Some(Usage {
-            hits,
-            resets_in: seconds_until(start + seconds, now),
-        }))
+    ) -> Result<Vec<Option<Usage>>, StoreError> {
+        let pks: Vec<String> = windows.iter().map(|(key, _)| pk(key)).collect();
+        let keys: Vec<(&str, &str)> = pks.iter().map(|pk| (pk.as_str(), SK)).collect();
+        let items = self.get_many(&keys).await?;
+        Ok(items
+            .into_iter()
+            .zip(windows)
+            .map(|(item, (_, seconds))| usage_of(item?, *seconds, now))
+            .collect())
     }
 
     pub async fn clear_window(&self, key: &str) -> Result<(), StoreError> {
         self.delete(&pk(key), SK).await
     }
+}
+
+/// The usage an item records, if its window is still open at `now`.
+fn usage_of(item: Item, seconds: i64, now: UnixTime) -> Option<Usage> {
+    let (start, hits) = (get_n(&item, "window_start")?, get_n(&item, "hits")?);
+    (start > now - seconds).then(|| Usage {
+        hits,
+        resets_in: seconds_until(start + seconds, now),
+    })
 }
