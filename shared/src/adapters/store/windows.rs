@@ -183,3 +183,46 @@ fn usage_of(item: Item, seconds: i64, now: UnixTime) -> Option<Usage> {
         resets_in: seconds_until(start + seconds, now),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window_item(start: Option<UnixTime>, hits: Option<i64>) -> Item {
+        let mut item = Item::new();
+        if let Some(start) = start {
+            item.insert("window_start".into(), n(start));
+        }
+        if let Some(hits) = hits {
+            item.insert("hits".into(), n(hits));
+        }
+        item
+    }
+
+    #[test]
+    fn a_window_is_open_until_its_length_has_passed_since_its_start() {
+        let now = 10_000;
+        let open = usage_of(window_item(Some(now - 59), Some(3)), 60, now);
+        assert_eq!(
+            open,
+            Some(Usage {
+                hits: 3,
+                resets_in: 1
+            })
+        );
+        assert_eq!(
+            usage_of(window_item(Some(now - 60), Some(3)), 60, now),
+            None
+        );
+        assert_eq!(
+            usage_of(window_item(Some(now), Some(1)), 60, now).map(|u| u.resets_in),
+            Some(60)
+        );
+    }
+
+    #[test]
+    fn an_item_missing_its_start_or_hits_is_no_open_window() {
+        assert_eq!(usage_of(window_item(None, Some(3)), 60, 100), None);
+        assert_eq!(usage_of(window_item(Some(90), None), 60, 100), None);
+    }
+}
