@@ -170,16 +170,17 @@ impl HttpConnector for Pool {
 /// or a broken connection is retried (the request may not have reached AWS,
 /// and every write voicegate makes is conditional, so a repeat is safe).
 fn classify(err: hyper_util::client::legacy::Error) -> ConnectorError {
-    let timed_out = find_source::<std::io::Error>(&err)
-        .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-        || find_source::<hyper::Error>(&err).is_some_and(hyper::Error::is_timeout);
+    let io = find_source::<std::io::Error>(&err);
+    let hyper_err = find_source::<hyper::Error>(&err);
+    let timed_out = io.is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        || hyper_err.is_some_and(hyper::Error::is_timeout);
     if timed_out {
         return ConnectorError::timeout(err.into());
     }
     if err.is_connect() {
         return ConnectorError::io(err.into());
     }
-    if let Some(hyper_err) = find_source::<hyper::Error>(&err) {
+    if let Some(hyper_err) = hyper_err {
         if hyper_err.is_user() {
             return ConnectorError::user(err.into());
         }
@@ -190,26 +191,29 @@ fn classify(err: hyper_util::client::legacy::Error) -> ConnectorError {
             return ConnectorError::io(err.into());
         }
     }
-    if find_source::<std::io::Error>(&err).is_some() {
+    if io.is_some() {
         return ConnectorError::io(err.into());
     }
     ConnectorError::other(BoxError::from(err), None)
 }
 
+/// The first error of type `E` in `err`'s chain of sources.
 fn find_source<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut next = Some(err);
-    while let Some(err) = next {
-        if let Some(found) = err.downcast_ref::<E>() {
-            return Some(found);
-        }
-        next = err.source();
-    }
-    None
+    std::iter::successors(Some(err), |&e| e.source()).find_map(|e| e.downcast_ref::<E>())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An empty GET of `url` through `pool`, as the SDK would hand it over.
+    fn get(pool: &Pool, url: &str) -> HttpConnectorFuture {
+        let request = http::Request::builder()
+            .uri(url)
+            .body(SdkBody::empty())
+            .unwrap();
+        pool.call(HttpRequest::try_from(request).unwrap())
+    }
 
     #[test]
     fn the_bundled_roots_are_amazon_trust_services_five() {
@@ -230,12 +234,7 @@ mod tests {
             .unwrap()
             .port();
         let pool = Pool::new(&Arc::new(tls_config()), Some(Duration::from_secs(1)), None);
-        let request = http::Request::builder()
-            .uri(format!("http://127.0.0.1:{port}/"))
-            .body(SdkBody::empty())
-            .unwrap();
-        let err = pool
-            .call(HttpRequest::try_from(request).unwrap())
+        let err = get(&pool, &format!("http://127.0.0.1:{port}/"))
             .await
             .unwrap_err();
         assert!(err.is_io(), "{err:?}");
@@ -269,11 +268,7 @@ mod tests {
             acceptor.accept(tcp).await.map(|_| ())
         });
         let pool = Pool::new(&Arc::new(tls_config()), Some(Duration::from_secs(2)), None);
-        let request = http::Request::builder()
-            .uri(format!("https://localhost:{port}/"))
-            .body(SdkBody::empty())
-            .unwrap();
-        let call = pool.call(HttpRequest::try_from(request).unwrap());
+        let call = get(&pool, &format!("https://localhost:{port}/"));
         let err = tokio::time::timeout(Duration::from_secs(5), call)
             .await
             .expect("the handshake ends the call")
@@ -299,11 +294,7 @@ mod tests {
             Some(Duration::from_secs(1)),
             Some(Duration::from_millis(100)),
         );
-        let request = http::Request::builder()
-            .uri(format!("http://127.0.0.1:{port}/"))
-            .body(SdkBody::empty())
-            .unwrap();
-        let call = pool.call(HttpRequest::try_from(request).unwrap());
+        let call = get(&pool, &format!("http://127.0.0.1:{port}/"));
         let err = tokio::time::timeout(Duration::from_secs(5), call)
             .await
             .expect("the read timeout ends the call")

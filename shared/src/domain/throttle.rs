@@ -165,16 +165,17 @@ pub async fn refuse_if_reached(
 ) -> Result<Vec<bool>> {
     let windows: Vec<_> = limits
         .iter()
-        .map(|l| (l.key(), l.window(&state.config.limits)))
+        .map(|l| l.window(&state.config.limits))
         .collect();
-    let asked: Vec<(String, i64)> = windows
+    let asked: Vec<(String, i64)> = limits
         .iter()
-        .map(|(key, window)| (key.clone(), window.seconds))
+        .zip(&windows)
+        .map(|(l, window)| (l.key(), window.seconds))
         .collect();
     let usages = state.db.usages(&asked, now).await?;
     let mut retry_after = None;
     let mut counted = Vec::with_capacity(limits.len());
-    for (usage, (_, window)) in usages.into_iter().zip(&windows) {
+    for (usage, window) in usages.into_iter().zip(&windows) {
         let usage = usage.map(|u| (u.hits, u.hits >= window.limit, u.resets_in));
         if let Some((_, true, resets_in)) = usage {
             retry_after = Some(retry_after.unwrap_or(0).max(resets_in));
