@@ -228,6 +228,48 @@ async fn a_batch_read_left_unprocessed_is_503_and_opens_no_room() {
     assert_eq!(details.status, 201, "{}", details.text);
 }
 
+/// A code check reads its failure windows in one BatchGetItem. Still
+/// unprocessed after the retries, the check is an outage (503): the code is
+/// neither spent nor counted as a failure and no session is issued. Keys left
+/// unprocessed only twice are asked again, and the same code signs in.
+#[tokio::test]
+async fn a_code_check_whose_failure_windows_go_unread_is_503_and_spends_nothing() {
+    let app = TestApp::start().await;
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
+        .await;
+    let code = app.latest_code(JOHN.user_id).await;
+    let verify = || {
+        app.post(
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": code}),
+        )
+    };
+    app.faults
+        .inject_always("DynamoDB.BatchGetItem", Fault::Unprocessed);
+    assert_unavailable(&verify().await);
+    assert_eq!(sessions_in_table(&app).await, 0);
+    assert!(app.items("RATE#otp_failures").await.is_empty());
+
+    app.faults.clear();
+    app.faults.reset_calls();
+    app.faults.inject_matching(
+        "DynamoDB.BatchGetItem",
+        "otp_failures",
+        Fault::Unprocessed,
+        2,
+    );
+    let r = verify().await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(sessions_in_table(&app).await, 1);
+    let batch_reads = app
+        .faults
+        .calls()
+        .iter()
+        .filter(|c| *c == "DynamoDB.BatchGetItem")
+        .count();
+    assert_eq!(batch_reads, 3, "two unprocessed answers, then the read");
+}
+
 #[tokio::test]
 async fn a_transaction_conflict_on_register_is_503_and_writes_nothing() {
     let app = TestApp::start().await;
