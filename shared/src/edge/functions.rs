@@ -4,8 +4,12 @@
 //! `App::handle` holds every request's real AWS calls against it.
 
 use crate::adapters::aws_calls::Access;
-use crate::edge::handlers::Dispatch;
+use crate::edge::error::ApiError;
+use crate::edge::handlers::{Dispatch, HandlerFuture};
+use crate::edge::request::RequestMeta;
+use crate::edge::routes::PathArgs;
 use crate::edge::Route;
+use crate::state::AppState;
 
 /// One Lambda function.
 #[derive(Clone, Copy)]
@@ -112,6 +116,21 @@ pub const ALL: [Function; 14] = [
     PASSKEYS,
     OIDC_SIGN_IN,
 ];
+
+/// Every route, each through the dispatcher of the function that serves it:
+/// the local API and the tests serve the whole API from one process.
+pub fn every_route<'a>(
+    state: &'a AppState,
+    route: Route,
+    args: &'a PathArgs,
+    meta: &'a RequestMeta,
+    req: lambda_http::Request,
+) -> HandlerFuture<'a> {
+    match ALL.iter().find(|f| f.routes.contains(&route)) {
+        Some(function) => (function.dispatch)(state, route, args, meta, req),
+        None => Box::pin(async { Err(ApiError::NotFound) }),
+    }
+}
 
 use Access::*;
 

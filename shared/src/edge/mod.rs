@@ -66,7 +66,7 @@ impl App {
         Self {
             state,
             routes: routes.into(),
-            dispatch: handlers::EVERY_ROUTE,
+            dispatch: functions::every_route,
         }
     }
 

@@ -165,41 +165,6 @@ macro_rules! dispatcher {
 }
 pub(crate) use dispatcher;
 
-/// Every route: the local API and the tests serve the whole API from one process.
-pub const EVERY_ROUTE: Dispatch = dispatcher!(
-    Health,
-    Jwks,
-    OpenApi,
-    Register,
-    Login,
-    Refresh,
-    Logout,
-    Me,
-    OtpRequest,
-    OtpVerify,
-    PhoneChange,
-    PhoneVerify,
-    PhoneVerifyResend,
-    ConnectionDetails,
-    LiveKitWebhook,
-    AdminLiveKitTokens,
-    VoiceSessionOpen,
-    InCallCode,
-    InCallCodeVerify,
-    StepUp,
-    StepUpVerify,
-    OAuthToken,
-    OAuthIntrospect,
-    OAuthMetadata,
-    PasskeyRegisterStart,
-    PasskeyRegisterFinish,
-    PasskeyList,
-    PasskeyDelete,
-    PasskeySignInStart,
-    PasskeySignInFinish,
-    OidcSignIn
-);
-
 /// The caller behind the request's bearer token, with a live session.
 async fn signed_in(state: &AppState, req: &Request) -> Result<Authenticated, ApiError> {
     let token = bearer_token(req).ok_or_else(ApiError::invalid_token)?;
