@@ -4,6 +4,7 @@ use rand::Rng;
 use serde::Deserialize;
 
 use crate::adapters::password;
+use crate::adapters::store::federation::ExternalIdentity;
 use crate::adapters::store::users::{CreateUserError, User};
 use crate::domain::audit::{self, Outcome};
 use crate::domain::auth_sessions::{self, Proof, TokenResponse};
@@ -13,7 +14,8 @@ use crate::domain::phone;
 use crate::domain::throttle::{self, Limit};
 use crate::state::AppState;
 use crate::types::{
-    Email, FullName, LoginPassword, NewPassword, OtpCode, Phone, Platform, SourceIp, UserId,
+    Email, FullName, LoginPassword, NewPassword, OtpCode, PasswordHash, Phone, Platform, SourceIp,
+    UserId,
 };
 
 /// What a new account is made of (the body of `POST /auth/register`).
@@ -49,14 +51,62 @@ pub fn registration_open(state: &AppState) -> Result<()> {
 
 /// New accounts get `u` + 12 random digits: not guessable from a count, so
 /// user ids (which the OTP routes take) do not enumerate accounts.
-pub(crate) fn new_user_id() -> UserId {
+fn new_user_id() -> UserId {
     let n: u64 = rand::rngs::OsRng.gen_range(100_000_000_000..1_000_000_000_000);
     UserId::parse(&format!("u{n}")).expect("u + 12 digits is a valid user id")
 }
 
 /// Draws of a fresh user id before giving up (a collision among 9·10^11 ids
 /// is already unlikely once).
-pub(crate) const USER_ID_DRAWS: usize = 5;
+const USER_ID_DRAWS: usize = 5;
+
+/// A customer account as first written: role `customer`, permission `read`,
+/// no verified phone and no second factor.
+pub(crate) struct NewCustomer {
+    pub email: Email,
+    pub full_name: FullName,
+    pub password_hash: PasswordHash,
+    /// The number to verify, sealed under the drawn user id.
+    pub pending_phone: Option<Phone>,
+}
+
+/// Writes `customer` under a freshly drawn user id (linked to `identity` when
+/// it signed up through a provider), drawing again while the id is taken.
+/// Any other refusal is the caller's to answer; running out of draws is an
+/// error.
+pub(crate) async fn create_customer(
+    state: &AppState,
+    customer: &NewCustomer,
+    identity: Option<ExternalIdentity<'_>>,
+) -> Result<std::result::Result<User, CreateUserError>> {
+    let secrets = state.secrets().await?;
+    for _ in 0..USER_ID_DRAWS {
+        let user_id = new_user_id();
+        let user = User {
+            pending_phone: customer
+                .pending_phone
+                .as_ref()
+                .map(|p| secrets.phones.seal(&user_id, p)),
+            user_id,
+            email: customer.email.clone(),
+            full_name: customer.full_name.clone(),
+            phone: None,
+            password_hash: customer.password_hash.clone(),
+            roles: vec!["customer".into()],
+            permissions: vec!["read".into()],
+            mfa_enabled: false,
+            created_at: state.now(),
+            suspended_at: None,
+        };
+        match state.db.create_user(&user, None, identity).await {
+            Err(CreateUserError::IdTaken) => continue,
+            written => return Ok(written.map(|()| user)),
+        }
+    }
+    Err(Error::internal(format!(
+        "could not draw an unused user id in {USER_ID_DRAWS} tries"
+    )))
+}
 
 /// Creates the account and signs it in. A phone number given is texted a
 /// verification code; if that fails the account exists anyway and the code
@@ -71,44 +121,23 @@ pub async fn register(
         audit::record("register", None, Outcome::Failure, "rate_limited", None);
         return Err(err);
     }
-    let secrets = state.secrets().await?;
-    let password_hash = password::hash(account.password.expose().to_owned()).await?;
-    for _ in 0..USER_ID_DRAWS {
-        let user_id = new_user_id();
-        let user = User {
-            pending_phone: account
-                .phone_number
-                .as_ref()
-                .map(|p| secrets.phones.seal(&user_id, p)),
-            user_id,
-            email: account.email.clone(),
-            full_name: account.full_name.clone(),
-            phone: None,
-            password_hash: password_hash.clone(),
-            roles: vec!["customer".into()],
-            permissions: vec!["read".into()],
-            mfa_enabled: false,
-            created_at: state.now(),
-            suspended_at: None,
-        };
-        match state.db.create_user(&user, None, None).await {
-            Ok(()) => return signed_up(state, &user, account.platform, source).await,
-            Err(CreateUserError::IdTaken) => continue,
-            Err(CreateUserError::EmailTaken) => {
-                audit::record("register", None, Outcome::Failure, "email_taken", None);
-                return Err(Error::EmailTaken);
-            }
-            Err(CreateUserError::PhoneFull | CreateUserError::IdentityLinked) => {
-                return Err(Error::internal(
-                    "registration claimed a phone slot or a link",
-                ))
-            }
-            Err(CreateUserError::Store(e)) => return Err(e.into()),
+    let customer = NewCustomer {
+        password_hash: password::hash(account.password.expose().to_owned()).await?,
+        email: account.email,
+        full_name: account.full_name,
+        pending_phone: account.phone_number,
+    };
+    match create_customer(state, &customer, None).await? {
+        Ok(user) => signed_up(state, &user, account.platform, source).await,
+        Err(CreateUserError::EmailTaken) => {
+            audit::record("register", None, Outcome::Failure, "email_taken", None);
+            Err(Error::EmailTaken)
         }
+        Err(CreateUserError::Store(e)) => Err(e.into()),
+        Err(refused) => Err(Error::internal(format!(
+            "a new account without a phone slot or a link was refused: {refused}"
+        ))),
     }
-    Err(Error::internal(format!(
-        "could not draw an unused user id in {USER_ID_DRAWS} tries"
-    )))
 }
 
 async fn signed_up(

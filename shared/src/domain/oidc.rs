@@ -18,6 +18,7 @@ use crate::adapters::store::federation::ExternalIdentity;
 use crate::adapters::store::users::{CreateUserError, User};
 use crate::clock::UnixTime;
 use crate::config::OidcProvider;
+use crate::domain::accounts::{create_customer, NewCustomer};
 use crate::domain::audit::{self, Outcome};
 use crate::domain::auth_sessions::{self, Proof, TokenResponse};
 use crate::domain::error::{Error, Result};
@@ -300,55 +301,42 @@ async fn create(
         .and_then(|n| FullName::parse(n).ok())
         .or_else(|| FullName::parse(email.as_str().split('@').next().unwrap_or("")).ok())
         .unwrap_or_else(|| FullName::parse("Customer").expect("a valid name"));
-    for _ in 0..crate::domain::accounts::USER_ID_DRAWS {
-        let user = User {
-            user_id: crate::domain::accounts::new_user_id(),
-            email: email.clone(),
-            full_name: full_name.clone(),
-            phone: None,
-            pending_phone: None,
-            password_hash: password_hash.clone(),
-            roles: vec!["customer".into()],
-            permissions: vec!["read".into()],
-            mfa_enabled: false,
-            created_at: state.now(),
-            suspended_at: None,
-        };
-        match state.db.create_user(&user, None, Some(identity)).await {
-            Ok(()) => {
-                audit::record(
-                    "register",
-                    Some(user.user_id.as_str()),
-                    Outcome::Success,
-                    "created",
-                    Some(&format!("method=oidc provider={}", provider.name)),
-                );
-                return Ok(user);
-            }
-            Err(CreateUserError::IdTaken) => continue,
-            // A racing first sign-in of the same identity won: use its user.
-            Err(CreateUserError::IdentityLinked) => {
-                let linked = state.db.linked_user(identity).await?;
-                let linked = linked.ok_or_else(|| Error::internal("identity link vanished"))?;
-                return existing(state, &linked, Some(&provider.name)).await;
-            }
-            Err(CreateUserError::EmailTaken) => {
-                audit::record(
-                    "register",
-                    None,
-                    Outcome::Failure,
-                    "email_taken",
-                    Some("method=oidc"),
-                );
-                return Err(Error::EmailTaken);
-            }
-            Err(CreateUserError::PhoneFull) => {
-                return Err(Error::internal(
-                    "federated registration claimed a phone slot",
-                ))
-            }
-            Err(CreateUserError::Store(e)) => return Err(e.into()),
+    let customer = NewCustomer {
+        email,
+        full_name,
+        password_hash,
+        pending_phone: None,
+    };
+    match create_customer(state, &customer, Some(identity)).await? {
+        Ok(user) => {
+            audit::record(
+                "register",
+                Some(user.user_id.as_str()),
+                Outcome::Success,
+                "created",
+                Some(&format!("method=oidc provider={}", provider.name)),
+            );
+            Ok(user)
         }
+        // A racing first sign-in of the same identity won: use its user.
+        Err(CreateUserError::IdentityLinked) => {
+            let linked = state.db.linked_user(identity).await?;
+            let linked = linked.ok_or_else(|| Error::internal("identity link vanished"))?;
+            existing(state, &linked, Some(&provider.name)).await
+        }
+        Err(CreateUserError::EmailTaken) => {
+            audit::record(
+                "register",
+                None,
+                Outcome::Failure,
+                "email_taken",
+                Some("method=oidc"),
+            );
+            Err(Error::EmailTaken)
+        }
+        Err(CreateUserError::Store(e)) => Err(e.into()),
+        Err(refused) => Err(Error::internal(format!(
+            "a federated account without a phone slot was refused: {refused}"
+        ))),
     }
-    Err(Error::internal("could not draw an unused user id"))
 }
