@@ -108,6 +108,8 @@ def main():
         "  its answer times, which are slower than DynamoDB's in-region single-digit milliseconds.",
         "  It keeps connections alive, as AWS's endpoints do (infra/tools/moto_server.py): a",
         "  warm caller pays no TCP handshake per call, a cold one pays it once per connection.",
+        "  It also skips work moto repeats on every request (the same file says which; its",
+        "  answers are unchanged), since every figure below that includes AWS waits on it.",
         "",
         "## Micro-benchmarks (criterion, `cargo bench -p voicegate --bench micro`)",
         "",
