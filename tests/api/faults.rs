@@ -261,13 +261,11 @@ async fn a_code_check_whose_failure_windows_go_unread_is_503_and_spends_nothing(
     let r = verify().await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(sessions_in_table(&app).await, 1);
-    let batch_reads = app
-        .faults
-        .calls()
-        .iter()
-        .filter(|c| *c == "DynamoDB.BatchGetItem")
-        .count();
-    assert_eq!(batch_reads, 3, "two unprocessed answers, then the read");
+    assert_eq!(
+        app.faults.call_counts().get("DynamoDB.BatchGetItem"),
+        Some(&3),
+        "two unprocessed answers, then the read"
+    );
 }
 
 #[tokio::test]

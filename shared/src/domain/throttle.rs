@@ -163,15 +163,13 @@ pub async fn refuse_if_reached(
     limits: &[Limit<'_>],
     now: UnixTime,
 ) -> Result<Vec<bool>> {
-    let windows: Vec<_> = limits
+    let (windows, asked): (Vec<_>, Vec<(String, i64)>) = limits
         .iter()
-        .map(|l| l.window(&state.config.limits))
-        .collect();
-    let asked: Vec<(String, i64)> = limits
-        .iter()
-        .zip(&windows)
-        .map(|(l, window)| (l.key(), window.seconds))
-        .collect();
+        .map(|l| {
+            let window = l.window(&state.config.limits);
+            (window, (l.key(), window.seconds))
+        })
+        .unzip();
     let usages = state.db.usages(&asked, now).await?;
     let mut retry_after = None;
     let mut counted = Vec::with_capacity(limits.len());
