@@ -2,7 +2,20 @@
 //! inputs the endpoints see: `make bench` runs them and copies the figures
 //! into docs/benchmarks.md.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
 
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -10,10 +23,14 @@ use sha2::Digest;
 use subtle::ConstantTimeEq;
 use voicegate::adapters::password;
 use voicegate::adapters::secrets::{LiveKitCredentials, Secrets};
+use voicegate::clock::SystemClock;
+use voicegate::config::Config;
 use voicegate::domain::access_tokens::{self, AccessClaims};
 use voicegate::domain::codes::code_mac;
 use voicegate::domain::livekit::{self, ParticipantToken};
+use voicegate::state::AwsConfigs;
 use voicegate::types::{AuthMethod, Email, OtpCode, Platform, UserId};
+use voicegate::AppState;
 
 const NOW: i64 = 1_795_300_000;
 
@@ -149,5 +166,77 @@ fn argon2id(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tokens, codes, webhooks, parsing, argon2id);
+/// An HTTP client that answers every request at once with one stored item:
+/// what is left is the AWS SDK's own work per call (the operation's
+/// configuration, interceptors, endpoint, SigV4 signing, the request and the
+/// answer as JSON) and the store's reading of the item, without a network.
+#[derive(Clone, Debug)]
+struct CannedDynamoDb;
+
+impl HttpConnector for CannedDynamoDb {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        let answer = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amzn-requestid", "bench")
+            .body(SdkBody::from(
+                r#"{"Item":{"pk":{"S":"SESSION#8d3a1c2e"},"sk":{"S":"SESSION"},"user_id":{"S":"u001"},"expires_at":{"N":"1795390000"}}}"#,
+            ))
+            .expect("a canned answer");
+        HttpConnectorFuture::ready(Ok(HttpResponse::try_from(answer).expect("an HTTP answer")))
+    }
+}
+
+impl HttpClient for CannedDynamoDb {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// One DynamoDB `GetItem` through the client exactly as a function builds it
+/// (`AppState::new`: timeouts, retries, the call recorder), answered by
+/// [`CannedDynamoDb`].
+fn aws_sdk(c: &mut Criterion) {
+    let env: HashMap<String, String> = [
+        ("TABLE_NAME", "bench"),
+        ("APP_SECRET_ID", "bench/app"),
+        ("LIVEKIT_SECRET_ID", "bench/livekit"),
+        ("LIVEKIT_URL", "wss://bench.livekit.cloud"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = Config::from_env(&env).expect("a configuration");
+    let sdk = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDBENCH",
+            "bench",
+            None,
+            None,
+            "bench",
+        )))
+        .http_client(SharedHttpClient::new(CannedDynamoDb))
+        .build();
+    let state = AppState::new(config, AwsConfigs::shared(sdk), Arc::new(SystemClock));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    c.bench_function("AWS SDK GetItem, network taken out (canned answer)", |b| {
+        b.iter(|| {
+            runtime
+                .block_on(state.db.get("SESSION#8d3a1c2e", "SESSION"))
+                .unwrap()
+                .expect("the canned item")
+        })
+    });
+}
+
+criterion_group!(benches, tokens, codes, webhooks, parsing, argon2id, aws_sdk);
 criterion_main!(benches);
