@@ -17,6 +17,8 @@ echo "== cfn-lint template.yaml"
 .tools/lint/bin/cfn-lint template.yaml
 echo "== checkov: template.yaml and its SAM translation"
 scripts/iac_scan.sh
+echo "== the emulator's patches change none of moto's answers"
+.tools/moto/bin/python infra/tools/moto_server_check.py
 echo "== cargo build (function binaries, run as Lambda by the tests)"
 cargo build --workspace --bins --quiet
 echo "== cargo test"

@@ -21,8 +21,9 @@ the SDK clients expect, so the emulator does too. Arguments: `-H 127.0.0.1 -p 45
 
 Every AWS call of a test or a benchmark waits for this emulator, so its own time is in every
 latency figure `make bench` reports. The patches below cut it without changing a byte of any
-answer or error (checked by sending the same requests, conditional failures and malformed
-expressions included, to the patched and the plain server): remembered lookups, attribute
+answer or error (`make test` checks it with moto_server_check.py, which sends the same
+requests, conditional failures and malformed expressions included, to moto with and without
+them): remembered lookups, attribute
 values written as they are, each expression parsed or cut into tokens once, an update's
 tree walked and copied without the generic machinery, and its tree-only checks run once per
 expression. Measured in `make bench`'s `/connection-details` loop: a BatchGetItem of a
@@ -35,6 +36,7 @@ import functools
 import logging
 import sys
 import threading
+import weakref
 from collections import deque
 from copy import deepcopy
 
@@ -198,6 +200,8 @@ DepthFirstTraverser.traverse_node_recursively = _traverse_node_recursively
 # expression and names; an expression that fails them fails on every request, as before.
 _validator_init = Validator.__init__
 _tree_only_checks = (ActionCountValidator, OverlappingPathsValidator)
+# Per parsed tree (held by the parser's cache, forgotten with it): the checks it passed.
+_passed_checks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _validator_remembering_its_tree(self, expression, *args, **kwargs):
@@ -206,19 +210,16 @@ def _validator_remembering_its_tree(self, expression, *args, **kwargs):
 
 
 def _validate_once_per_tree(self):
-    tree = self._parsed_tree
     names = tuple(sorted((self.expression_attribute_names or {}).items()))
-    passed = tree.__dict__.setdefault("_passed_checks", set())
+    passed = _passed_checks.setdefault(self._parsed_tree, set())
     n = self.node_to_validate
     for processor in self.processors:
         check = (type(processor), names)
+        if check in passed:  # holds tree-only checks only
+            continue
+        n = processor.traverse(n)
         if type(processor) in _tree_only_checks:
-            if check in passed:
-                continue
-            n = processor.traverse(n)
             passed.add(check)
-        else:
-            n = processor.traverse(n)
     return n
 
 
