@@ -3,8 +3,6 @@
 //! PHC strings with a per-user random salt. Hashing is CPU-bound, so it runs
 //! on the blocking pool, off the async executor.
 
-use std::sync::OnceLock;
-
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash as Phc, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -43,14 +41,16 @@ pub fn hash_blocking(password: &str) -> Result<PasswordHash, PasswordError> {
 }
 
 /// Checks a password against a PHC string. `None` (unknown account) still
-/// costs one full verification against a dummy hash, so the answer takes
+/// costs one full verification, against [`UNKNOWN_ACCOUNT_HASH`], so the answer takes
 /// about as long either way.
 pub async fn verify(password: String, phc: Option<PasswordHash>) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let known = phc.is_some();
-        let phc = phc.unwrap_or_else(|| dummy_hash().clone());
-        let parsed = Phc::new(phc.expose())
-            .map_err(|e| PasswordError(format!("stored hash unreadable: {e}")))?;
+        let stored = phc
+            .as_ref()
+            .map_or(UNKNOWN_ACCOUNT_HASH, PasswordHash::expose);
+        let parsed =
+            Phc::new(stored).map_err(|e| PasswordError(format!("stored hash unreadable: {e}")))?;
         let ok = argon2()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
@@ -60,14 +60,16 @@ pub async fn verify(password: String, phc: Option<PasswordHash>) -> Result<bool,
     .map_err(|e| PasswordError(e.to_string()))?
 }
 
-/// A hash of a random password, made once per container.
-fn dummy_hash() -> &'static PasswordHash {
-    static DUMMY: OnceLock<PasswordHash> = OnceLock::new();
-    DUMMY.get_or_init(|| {
-        let random = uuid::Uuid::new_v4().to_string();
-        hash_blocking(&random).expect("argon2id with fixed, valid parameters always hashes")
-    })
-}
+/// What an unknown account's password is checked against: a hash of a
+/// random password nobody kept, at the same parameters as every real hash
+/// (a test holds it to the constants above), so an unknown email costs one
+/// verification like a known one. A constant rather than made on first use:
+/// making it costs a hash, so the first unknown email of every container
+/// took two argon2id runs where a known email takes one, a difference a
+/// caller could time. Nothing is learnt from it: nobody knows the password,
+/// and a match would still not sign anyone in.
+const UNKNOWN_ACCOUNT_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$YaWNB/hZt2YBYIuwZYRIeg$adUjKorMrt9R1yR3GiwwLJcrTSyMb2XUpHHLNq/ZF80";
 
 #[cfg(test)]
 mod tests {
@@ -87,5 +89,23 @@ mod tests {
         // Same password, different salt.
         assert_ne!(phc, hash("correct-horse-battery".into()).await.unwrap());
         assert!(!verify("anything".into(), None).await.unwrap());
+    }
+
+    /// An unknown email must cost what a known one does: the same algorithm,
+    /// version and parameters as the hashes `hash` makes.
+    #[test]
+    fn the_unknown_account_hash_has_the_parameters_of_real_ones() {
+        let dummy = Phc::new(UNKNOWN_ACCOUNT_HASH).unwrap();
+        let real_phc = hash_blocking("correct-horse-battery").unwrap();
+        let real = Phc::new(real_phc.expose()).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        let params = Params::try_from(&dummy).unwrap();
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (MEMORY_KIB, ITERATIONS, PARALLELISM)
+        );
+        assert_eq!(dummy.hash.unwrap().len(), real.hash.unwrap().len());
     }
 }
