@@ -215,14 +215,7 @@ pub async fn login(
     }
     .await;
     let user = match checked {
-        Ok((Some(user), true)) => {
-            // A right password is not a failure: its reservations are given
-            // back. Earlier failures stay counted, so however attempts
-            // interleave, at most the limit of wrong passwords is checked
-            // per email in a window.
-            throttle::give_back(state, vec![reserved.email, reserved.source]).await;
-            user
-        }
+        Ok((Some(user), true)) => user,
         Ok((user, _)) => {
             // Both reservations stand: they are this failure's count.
             let limit = state.config.limits.login_failures_per_email.limit;
@@ -247,6 +240,25 @@ pub async fn login(
         }
     };
 
+    // A right password is not a failure: its reservations are given back,
+    // while the sign-in goes on (one round trip less). Earlier failures stay
+    // counted, so however attempts interleave, at most the limit of wrong
+    // passwords is checked per email in a window.
+    let (_, signed_in) = tokio::join!(
+        throttle::give_back(state, vec![reserved.email, reserved.source]),
+        sign_in(state, &user, &credentials, source)
+    );
+    signed_in
+}
+
+/// What follows a right password: the account's state, the second factor,
+/// the session.
+async fn sign_in(
+    state: &AppState,
+    user: &User,
+    credentials: &Credentials,
+    source: &SourceIp,
+) -> Result<TokenResponse> {
     if user.suspended_at.is_some() {
         // Told apart from a wrong password in the audit line only.
         audit::record(
@@ -259,7 +271,7 @@ pub async fn login(
         return Err(Error::InvalidCredentials);
     }
     let proof = if user.mfa_enabled {
-        second_factor(state, &user, credentials.otp_code.as_ref(), source).await?;
+        second_factor(state, user, credentials.otp_code.as_ref(), source).await?;
         Proof::password(true, credentials.platform)
     } else {
         Proof::password(false, credentials.platform)
@@ -271,7 +283,7 @@ pub async fn login(
         "authenticated",
         None,
     );
-    auth_sessions::start(state, &user, proof).await
+    auth_sessions::start(state, user, proof).await
 }
 
 /// The SMS second factor of a user whose password was right: without a code,
