@@ -41,8 +41,8 @@ pub fn hash_blocking(password: &str) -> Result<PasswordHash, PasswordError> {
 }
 
 /// Checks a password against a PHC string. `None` (unknown account) still
-/// costs one full verification, against [`UNKNOWN_ACCOUNT_HASH`], so the answer takes
-/// about as long either way.
+/// costs one full verification, against [`UNKNOWN_ACCOUNT_HASH`], so the
+/// answer takes about as long either way.
 pub async fn verify(password: String, phc: Option<PasswordHash>) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let known = phc.is_some();
