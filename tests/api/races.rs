@@ -4,12 +4,13 @@
 //! `accounts.rs`.)
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use voicegate::clock::Clock;
 use voicegate::types::VoiceStatus;
 use voicegate_tests::{
-    livekit_webhook_auth, path, race, random_phone, TestApp, JOHN, LOCAL_LIVEKIT_SECRET,
+    livekit_webhook_auth, path, race, random_phone, Fault, TestApp, JOHN, LOCAL_LIVEKIT_SECRET,
 };
 
 const N: usize = 20;
@@ -48,6 +49,50 @@ async fn of_twenty_parallel_right_codes_exactly_one_signs_in() {
         (1, N - 1),
         "{statuses:?}"
     );
+    assert_eq!(app.items("SESSION#").await.len(), 1);
+}
+
+/// The order that holds "exactly one succeeds" whatever the limits: a check
+/// reads the account's failure counter before it reserves one of the code's
+/// attempts, so the failures that the code's spent attempts count can never
+/// lock out a request that reserved before them. Forced here: the first three
+/// requests' counter reads are held at the proxy, a fourth arrives meanwhile,
+/// and one counted failure locks the source. Read alongside the reservation
+/// (as before), the three took every attempt, the fourth was refused and
+/// counted, and the three then read a locked counter: nobody signed in.
+#[tokio::test]
+async fn right_codes_whose_counter_reads_come_late_still_sign_in_exactly_once() {
+    let app = Arc::new(
+        TestApp::builder()
+            .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", "1")
+            .start()
+            .await,
+    );
+    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
+        .await;
+    let code = app.latest_code(JOHN.user_id).await;
+    let verify = |app: Arc<TestApp>, code: String| async move {
+        app.post(
+            path::OTP_VERIFY,
+            json!({"user_id": JOHN.user_id, "otp": code}),
+        )
+        .await
+        .status
+    };
+    app.faults.inject(
+        "DynamoDB.BatchGetItem",
+        Fault::Delay(Duration::from_millis(700)),
+        3,
+    );
+    let held: Vec<_> = (0..3)
+        .map(|_| tokio::spawn(verify(app.clone(), code.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut statuses = vec![verify(app.clone(), code.clone()).await];
+    for request in held {
+        statuses.push(request.await.unwrap());
+    }
+    assert_eq!(count(&statuses, 200), 1, "{statuses:?}");
     assert_eq!(app.items("SESSION#").await.len(), 1);
 }
 

@@ -247,13 +247,15 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent>
     let slot = slot(check.purpose, check.user);
     let max_attempts = state.config.limits.otp_attempts_per_code;
     let failure_limits = check.failure_limits();
-    // The attempt is reserved while the counters are read: a blocked caller
-    // burns an attempt on a code it may not use anyway, and everyone else
-    // saves a round trip.
-    let (reservation, blocked) = tokio::join!(
-        state.db.reserve_attempt(&slot, max_attempts, now),
-        throttle::refuse_if_reached(state, &failure_limits, now)
-    );
+    // The counters are read before the attempt is reserved, not alongside
+    // it. A request that then wins one of the code's attempts has seen only
+    // failures counted before its reservation, never those of the requests
+    // the code's attempts refused after it: otherwise a burst of the right
+    // code (an agent retrying) could fill the account's counter with its own
+    // refused attempts and lock out its one winner, where the contract says
+    // exactly one succeeds. It costs a round trip; a blocked caller no
+    // longer spends an attempt.
+    let blocked = throttle::refuse_if_reached(state, &failure_limits, now).await;
     let counted = match blocked {
         Ok(counted) => counted,
         Err(err) => {
@@ -269,7 +271,7 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent>
             return Err(err);
         }
     };
-    let challenge = match reservation? {
+    let challenge = match state.db.reserve_attempt(&slot, max_attempts, now).await? {
         Reservation::Reserved(c) => c,
         Reservation::NoChallenge => {
             record_failure(state, &check, "no_pending_code").await?;
