@@ -19,19 +19,26 @@ fn count(statuses: &[u16], status: u16) -> usize {
     statuses.iter().filter(|s| **s == status).count()
 }
 
-#[tokio::test]
-async fn of_twenty_parallel_right_codes_exactly_one_signs_in() {
-    // Nineteen failures from one source would block it midway; this race is
-    // about single use, so that limit is out of the way.
+/// An app whose one source may fail `failures_per_day` codes, and the sign-in
+/// code it has just texted John.
+async fn app_with_code_sent_to_john(failures_per_day: &str) -> (Arc<TestApp>, String) {
     let app = Arc::new(
         TestApp::builder()
-            .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", "100")
+            .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", failures_per_day)
             .start()
             .await,
     );
     app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
         .await;
     let code = app.latest_code(JOHN.user_id).await;
+    (app, code)
+}
+
+#[tokio::test]
+async fn of_twenty_parallel_right_codes_exactly_one_signs_in() {
+    // Nineteen failures from one source would block it midway; this race is
+    // about single use, so that limit is out of the way.
+    let (app, code) = app_with_code_sent_to_john("100").await;
     let statuses = race(N, |_| {
         let (app, code) = (app.clone(), code.clone());
         async move {
@@ -62,15 +69,7 @@ async fn of_twenty_parallel_right_codes_exactly_one_signs_in() {
 /// counted, and the three then read a locked counter: nobody signed in.
 #[tokio::test]
 async fn right_codes_whose_counter_reads_come_late_still_sign_in_exactly_once() {
-    let app = Arc::new(
-        TestApp::builder()
-            .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", "1")
-            .start()
-            .await,
-    );
-    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
-        .await;
-    let code = app.latest_code(JOHN.user_id).await;
+    let (app, code) = app_with_code_sent_to_john("1").await;
     let verify = |app: Arc<TestApp>, code: String| async move {
         app.post(
             path::OTP_VERIFY,
@@ -98,15 +97,7 @@ async fn right_codes_whose_counter_reads_come_late_still_sign_in_exactly_once() 
 
 #[tokio::test]
 async fn twenty_parallel_wrong_codes_take_three_attempts_and_count_twenty_failures() {
-    let app = Arc::new(
-        TestApp::builder()
-            .env("OTP_FAILURES_PER_USER_PER_SOURCE_PER_DAY", "100")
-            .start()
-            .await,
-    );
-    app.post(path::OTP_REQUEST, json!({"user_id": JOHN.user_id}))
-        .await;
-    let code = app.latest_code(JOHN.user_id).await;
+    let (app, code) = app_with_code_sent_to_john("100").await;
     let wrong = if code == "999999" { "888888" } else { "999999" };
     let statuses = race(N, |_| {
         let app = app.clone();
