@@ -16,7 +16,6 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
-
 use base64::Engine;
 use criterion::{criterion_group, criterion_main, Criterion};
 use sha2::Digest;

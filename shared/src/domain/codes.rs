@@ -255,8 +255,7 @@ pub async fn check_code(state: &AppState, check: CodeCheck<'_>) -> Result<Spent>
     // refused attempts and lock out its one winner, where the contract says
     // exactly one succeeds. It costs a round trip; a blocked caller no
     // longer spends an attempt.
-    let blocked = throttle::refuse_if_reached(state, &failure_limits, now).await;
-    let counted = match blocked {
+    let counted = match throttle::refuse_if_reached(state, &failure_limits, now).await {
         Ok(counted) => counted,
         Err(err) => {
             if matches!(err, Error::RateLimited { .. }) {
