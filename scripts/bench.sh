@@ -75,7 +75,7 @@ def sizes(path):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.write(path, "bootstrap")
     return f"{os.path.getsize(path) / 2**20:.1f} MiB", f"{len(buf.getvalue()) / 2**20:.2f} MiB"
-x, xz = sizes(f"target/release/{name}")
+x, xz = sizes(f"{os.environ.get('CARGO_TARGET_DIR', 'target')}/release/{name}")
 a, az = sizes(f"target/lambda/{name}/bootstrap")
 print(f"| `{name}` | {x} | {xz} | {a} | {az} |")
 PY

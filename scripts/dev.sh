@@ -9,4 +9,4 @@ scripts/tools.sh moto
 EMULATOR_PORT="${LOCAL_AWS_PORT:-4566}"
 . scripts/emulator_session.sh
 cargo build --quiet -p voicegate-local
-LOCAL_AWS_PORT="$EMULATOR_PORT" ./target/debug/voicegate-local
+LOCAL_AWS_PORT="$EMULATOR_PORT" "${CARGO_TARGET_DIR:-target}/debug/voicegate-local"

@@ -9,7 +9,8 @@ export PATH="$PWD/.tools/lambda/bin:$PATH"
 rustup target add aarch64-unknown-linux-gnu >/dev/null
 args=()
 for f in functions/*/; do args+=(--bin "$(basename "$f")"); done
-cargo lambda build --release --arm64 "${args[@]}"
+# --lambda-dir: where template.yaml's CodeUri points, even with CARGO_TARGET_DIR set.
+cargo lambda build --release --arm64 --lambda-dir target/lambda "${args[@]}"
 python3 - <<'PY'
 import io, os, zipfile
 total = 0

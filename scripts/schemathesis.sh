@@ -11,7 +11,7 @@ api_port=$(scripts/emulator.sh free-port)
 log=".local/schemathesis-api-$api_port.log"
 TABLE_NAME="schemathesis-$api_port" APP_SECRET_ID="schemathesis-$api_port/app" \
   LIVEKIT_SECRET_ID="schemathesis-$api_port/livekit" RUST_LOG=warn \
-  API_PORT="$api_port" LOCAL_AWS_PORT="$aws_port" ./target/debug/voicegate-local >"$log" 2>&1 &
+  API_PORT="$api_port" LOCAL_AWS_PORT="$aws_port" "${CARGO_TARGET_DIR:-target}/debug/voicegate-local" >"$log" 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true' EXIT INT TERM
 base="http://127.0.0.1:$api_port"

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use voicegate_tests::runtime_api::{invoke_sequence, Invocation};
 use voicegate_tests::sample_events::{answer_every_sample_event, CASES};
-use voicegate_tests::{env_number, repo_root, TestApp};
+use voicegate_tests::{env_number, repo_root, target_dir, TestApp};
 
 /// Events that answer the same when sent again, so a container can be
 /// kept warm on them: their warm cost per invocation is measured too.
@@ -47,7 +47,7 @@ struct Cold {
 }
 
 fn release_command(name: &str) -> tokio::process::Command {
-    let bin = repo_root().join("target/release").join(name);
+    let bin = target_dir().join("release").join(name);
     assert!(
         bin.exists(),
         "{} missing: make bench builds it",

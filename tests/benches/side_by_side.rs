@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use voicegate::adapters::secrets::LiveKitCredentials;
 use voicegate::domain::livekit::{self, ParticipantToken};
 use voicegate_tests::runtime_api::{invoke_command, invoke_sequence, Invocation};
-use voicegate_tests::{env_number, path, repo_root, TestApp, JOHN};
+use voicegate_tests::{env_number, path, repo_root, target_dir, TestApp, JOHN};
 
 const ROOM: &str = "voice_assistant_room_1795300000_0f8fad5bd9cb469f";
 const SECRET: &str = "a-livekit-api-secret-of-realistic-length";
@@ -97,7 +97,7 @@ struct Runtime {
 }
 
 fn rust_command() -> tokio::process::Command {
-    let bin = repo_root().join("target/release/connection-details");
+    let bin = target_dir().join("release/connection-details");
     assert!(
         bin.exists(),
         "{} missing: make bench builds it",

@@ -49,6 +49,13 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where cargo puts the builds: `CARGO_TARGET_DIR` when set, else `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target"))
+}
+
 pub fn emulator_endpoint() -> String {
     std::env::var("VOICEGATE_TEST_AWS_ENDPOINT")
         .expect("VOICEGATE_TEST_AWS_ENDPOINT is not set: run the tests with `make test`, which starts the emulator")

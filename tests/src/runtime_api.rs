@@ -3,7 +3,6 @@
 //! be run as Lambda runs them: the binary polls `invocation/next`, gets one
 //! API Gateway event, and posts its response back.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,11 +22,12 @@ const NEXT: &str = "/2018-06-01/runtime/invocation/next";
 /// deploy-check`), the arm64 `bootstrap` that `make build` makes for
 /// deployment, under qemu's user-mode emulation.
 pub fn function_command(name: &str) -> tokio::process::Command {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| crate::repo_root().join("target"));
     if std::env::var("VOICEGATE_LAMBDA_ARTIFACTS").as_deref() == Ok("arm64") {
-        let bootstrap = target.join("lambda").join(name).join("bootstrap");
+        // Where `make build` puts them: template.yaml's CodeUri.
+        let bootstrap = crate::repo_root()
+            .join("target/lambda")
+            .join(name)
+            .join("bootstrap");
         assert!(
             bootstrap.exists(),
             "{} is missing: run `make build`",
@@ -38,7 +38,7 @@ pub fn function_command(name: &str) -> tokio::process::Command {
             .env("QEMU_LD_PREFIX", "/usr/aarch64-linux-gnu");
         return cmd;
     }
-    let path = target.join("debug").join(name);
+    let path = crate::target_dir().join("debug").join(name);
     assert!(
         path.exists(),
         "{} is missing: run `make test` (it builds the function binaries)",

@@ -79,7 +79,8 @@ impl DemoUser {
             roles: self.roles.iter().map(|s| s.to_string()).collect(),
             permissions: self.permissions.iter().map(|s| s.to_string()).collect(),
             mfa_enabled: self.mfa,
-            created_at: 0,
+            // When first seeded: seeding again keeps the stored user.
+            created_at: state.now(),
             suspended_at: None,
         };
         let slot = PhoneSlot {
