@@ -49,11 +49,10 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Where cargo puts the builds: `CARGO_TARGET_DIR` when set, else `target/`.
+/// Where cargo puts the builds: `CARGO_TARGET_DIR` when set (a relative one is
+/// from the repository root, where the make scripts run cargo), else `target/`.
 pub fn target_dir() -> PathBuf {
-    std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join("target"))
+    repo_root().join(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
 }
 
 pub fn emulator_endpoint() -> String {
