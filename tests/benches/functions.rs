@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use voicegate_tests::runtime_api::{invoke_sequence, Invocation};
+use voicegate_tests::runtime_api::{invoke_sequence, set_env, Invocation};
 use voicegate_tests::sample_events::{answer_every_sample_event, CASES};
 use voicegate_tests::{env_number, repo_root, target_dir, TestApp};
 
@@ -77,16 +77,16 @@ async fn main() {
         answer_every_sample_event(&app, |function, file, event, mut env| {
             let (proxy, colds, warms) = (proxy.clone(), colds.clone(), warms.clone());
             let high = "1000000";
-            for (k, v) in [
-                ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
-                // The warm replays are one user from one address.
-                ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", high),
-                ("CONNECTION_DETAILS_PER_IP_PER_HOUR", high),
-                ("PASSKEY_CEREMONIES_PER_IP_PER_HOUR", high),
-            ] {
-                env.retain(|(key, _)| key != k);
-                env.push((k.into(), v.into()));
-            }
+            set_env(
+                &mut env,
+                &[
+                    ("AWS_ENDPOINT_URL", proxy.endpoint.as_str()),
+                    // The warm replays are one user from one address.
+                    ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", high),
+                    ("CONNECTION_DETAILS_PER_IP_PER_HOUR", high),
+                    ("PASSKEY_CEREMONIES_PER_IP_PER_HOUR", high),
+                ],
+            );
             async move {
                 let replays = if REPLAYABLE.contains(&file) {
                     warm_n

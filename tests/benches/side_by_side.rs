@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use voicegate::adapters::secrets::LiveKitCredentials;
 use voicegate::domain::livekit::{self, ParticipantToken};
-use voicegate_tests::runtime_api::{invoke_command, invoke_sequence, Invocation};
+use voicegate_tests::runtime_api::{invoke_command, invoke_sequence, set_env, Invocation};
+use voicegate_tests::sample_events::connection_details_event;
 use voicegate_tests::{env_number, path, repo_root, target_dir, TestApp, JOHN};
 
 const ROOM: &str = "voice_assistant_room_1795300000_0f8fad5bd9cb469f";
@@ -146,31 +147,22 @@ async fn main() {
     let app = TestApp::start().await;
     let token = app.access_token(&JOHN).await;
     let jwks = app.get(path::JWKS, None).await.text;
-    let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/connection-details.json")).unwrap(),
-    )
-    .unwrap();
-    event["headers"]["authorization"] = format!("Bearer {token}").into();
-    event["headers"]
-        .as_object_mut()
-        .unwrap()
-        .remove("content-length");
-    let event = event.to_string();
+    let event = connection_details_event(&token);
     let mut env = app.lambda_env();
-    for (k, v) in [
-        ("BENCH_JWKS", jwks.as_str()),
-        // Every round is the same user from the same address.
-        ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", "1000000"),
-        ("CONNECTION_DETAILS_PER_IP_PER_HOUR", "1000000"),
-        ("RUST_LOG", "warn"),
-        // Lambda sets both; boto3 reads only this one.
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        // Through the app's proxy, which times the emulator's answers.
-        ("AWS_ENDPOINT_URL", app.faults.endpoint.as_str()),
-    ] {
-        env.retain(|(key, _)| key != k);
-        env.push((k.into(), v.into()));
-    }
+    set_env(
+        &mut env,
+        &[
+            ("BENCH_JWKS", jwks.as_str()),
+            // Every round is the same user from the same address.
+            ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", "1000000"),
+            ("CONNECTION_DETAILS_PER_IP_PER_HOUR", "1000000"),
+            ("RUST_LOG", "warn"),
+            // Lambda sets both; boto3 reads only this one.
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            // Through the app's proxy, which times the emulator's answers.
+            ("AWS_ENDPOINT_URL", app.faults.endpoint.as_str()),
+        ],
+    );
     let mut runtimes = [
         Runtime {
             name: "voicegate (Rust, release)",

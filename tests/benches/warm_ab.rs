@@ -14,8 +14,8 @@
 
 use std::path::PathBuf;
 
-use serde_json::Value;
-use voicegate_tests::runtime_api::invoke_sequence;
+use voicegate_tests::runtime_api::{invoke_sequence, set_env};
+use voicegate_tests::sample_events::connection_details_event;
 use voicegate_tests::{env_number, repo_root, target_dir, TestApp, JOHN};
 
 #[tokio::main]
@@ -38,26 +38,17 @@ async fn main() {
 
     let app = TestApp::start().await;
     let token = app.access_token(&JOHN).await;
-    let mut event: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo_root().join("events/connection-details.json")).unwrap(),
-    )
-    .unwrap();
-    event["headers"]["authorization"] = format!("Bearer {token}").into();
-    event["headers"]
-        .as_object_mut()
-        .unwrap()
-        .remove("content-length");
-    let events = vec![event.to_string(); warm + 1];
+    let events = vec![connection_details_event(&token); warm + 1];
     let mut env = app.lambda_env();
-    for (k, v) in [
-        // One user from one address, again and again.
-        ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", "1000000"),
-        ("CONNECTION_DETAILS_PER_IP_PER_HOUR", "1000000"),
-        ("AWS_ENDPOINT_URL", app.faults.endpoint.as_str()),
-    ] {
-        env.retain(|(key, _)| key != k);
-        env.push((k.into(), v.into()));
-    }
+    set_env(
+        &mut env,
+        &[
+            // One user from one address, again and again.
+            ("CONNECTION_DETAILS_PER_USER_PER_10_MIN", "1000000"),
+            ("CONNECTION_DETAILS_PER_IP_PER_HOUR", "1000000"),
+            ("AWS_ENDPOINT_URL", app.faults.endpoint.as_str()),
+        ],
+    );
     let mut cpu_ms: Vec<Vec<f64>> = vec![vec![]; builds.len()];
     for _ in 0..rounds {
         for (i, build) in builds.iter().enumerate() {

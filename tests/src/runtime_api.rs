@@ -47,6 +47,14 @@ pub fn function_command(name: &str) -> tokio::process::Command {
     tokio::process::Command::new(path)
 }
 
+/// Sets each of `vars` in a function's environment, replacing any value it had.
+pub fn set_env(env: &mut Vec<(String, String)>, vars: &[(&str, &str)]) {
+    for (k, v) in vars {
+        env.retain(|(key, _)| key != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+}
+
 /// Runs function binary `name` for one invocation with `event` (an API Gateway
 /// HTTP API event as JSON) and the given environment; returns the response
 /// document the binary posted to the Runtime API, or how the process ended

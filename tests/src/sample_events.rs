@@ -55,6 +55,18 @@ pub fn event(name: &str) -> String {
     std::fs::read_to_string(repo_root().join("events").join(name)).unwrap()
 }
 
+/// `connection-details.json` carrying `token` as its bearer, as the benches
+/// send it cold and warm.
+pub fn connection_details_event(token: &str) -> String {
+    let mut e: Value = serde_json::from_str(&event("connection-details.json")).unwrap();
+    e["headers"]["authorization"] = format!("Bearer {token}").into();
+    e["headers"]
+        .as_object_mut()
+        .unwrap()
+        .remove("content-length");
+    e.to_string()
+}
+
 /// A Lambda proxy response's JSON body.
 pub fn body_of(resp: &Value) -> Value {
     serde_json::from_str(resp["body"].as_str().expect("body")).expect("JSON body")
